@@ -1,0 +1,204 @@
+//! The metadata store: SQL is pyxa's source of truth for collections, items (with their
+//! vectors, so the vector store can always be rebuilt), blobs, conversations and feedback.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::{Embedding, ItemKind, Result};
+
+/// Seconds since the Unix epoch.
+pub type Timestamp = i64;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Collection {
+    pub name: String,
+    pub description: String,
+    pub item_count: i64,
+    pub created_at: Timestamp,
+}
+
+/// Vector-store state of an item, kept in SQL so that a crash between the SQL write and the
+/// vector write is repaired at start-up (the items table doubles as the outbox).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IndexState {
+    /// Written to SQL, not yet (known to be) in the vector store.
+    Pending,
+    /// In the vector store: acknowledged.
+    Indexed,
+    /// Being deleted: gone from the API, still to be removed from the vector store.
+    Deleting,
+}
+
+impl IndexState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IndexState::Pending => "pending",
+            IndexState::Indexed => "indexed",
+            IndexState::Deleting => "deleting",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(IndexState::Pending),
+            "indexed" => Some(IndexState::Indexed),
+            "deleting" => Some(IndexState::Deleting),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    pub id: String,
+    pub collection: String,
+    pub label: Option<String>,
+    pub text: Option<String>,
+    pub kind: ItemKind,
+    pub metadata: serde_json::Value,
+    /// sha256 over the item's content (image bytes, text, label): the idempotency key.
+    pub content_hash: String,
+    /// sha256 of the stored original image, when the item has one.
+    pub blob_hash: Option<String>,
+    pub tenant: Option<String>,
+    pub state: IndexState,
+    pub created_at: Timestamp,
+}
+
+/// An item to insert, with its vectors.
+#[derive(Debug, Clone)]
+pub struct NewItem {
+    pub id: String,
+    pub collection: String,
+    pub label: Option<String>,
+    pub text: Option<String>,
+    pub kind: ItemKind,
+    pub metadata: serde_json::Value,
+    pub content_hash: String,
+    pub blob_hash: Option<String>,
+    pub tenant: Option<String>,
+    pub image_vector: Option<Embedding>,
+    pub text_vector: Option<Embedding>,
+}
+
+/// An item with its stored vectors (what start-up repair replays into the vector store).
+#[derive(Debug, Clone)]
+pub struct ItemVectors {
+    pub item: Item,
+    pub image_vector: Option<Embedding>,
+    pub text_vector: Option<Embedding>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Blob {
+    /// sha256 of the original bytes; also its file name on disk.
+    pub hash: String,
+    pub mime: String,
+    pub size: i64,
+    pub width: i64,
+    pub height: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabelCount {
+    pub label: String,
+    pub count: i64,
+}
+
+/// One question and its answer, with everything needed to show it again or to learn from
+/// feedback on it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AnswerRecord {
+    pub answer_id: String,
+    pub conversation_id: String,
+    pub collection: String,
+    pub prompt: String,
+    pub answer: String,
+    pub language: String,
+    pub mode: String,
+    /// The photo asked about, when there was one (blob hash).
+    pub image_hash: Option<String>,
+    #[serde(skip)]
+    pub image_vector: Option<Embedding>,
+    pub candidates: serde_json::Value,
+    pub citations: serde_json::Value,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConversationSummary {
+    pub id: String,
+    pub title: String,
+    pub collection: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub turns: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Feedback {
+    pub id: String,
+    pub answer_id: String,
+    pub correct: Option<bool>,
+    pub label: Option<String>,
+    /// The item created from the correction, if any.
+    pub item_id: Option<String>,
+    pub created_at: Timestamp,
+}
+
+#[async_trait]
+pub trait MetadataStore: Send + Sync {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    // collections
+    /// Creates it; `collection_exists` conflict if it exists.
+    async fn create_collection(&self, name: &str, description: &str) -> Result<Collection>;
+    /// Creates it when missing; returns it either way.
+    async fn ensure_collection(&self, name: &str, description: &str) -> Result<Collection>;
+    async fn get_collection(&self, name: &str) -> Result<Option<Collection>>;
+    async fn list_collections(&self) -> Result<Vec<Collection>>;
+    /// Removes the collection and all its items, answers' links stay (they are history).
+    async fn delete_collection(&self, name: &str) -> Result<()>;
+
+    // items
+    /// Inserts in state `Pending`; `duplicate_item` conflict when the collection already holds
+    /// an item with the same content hash.
+    async fn insert_item(&self, item: NewItem) -> Result<Item>;
+    async fn set_item_state(&self, item_id: &str, state: IndexState) -> Result<()>;
+    /// Visible items only (not `Deleting`).
+    async fn get_item(&self, collection: &str, item_id: &str) -> Result<Option<Item>>;
+    async fn find_item_by_hash(&self, collection: &str, content_hash: &str) -> Result<Option<Item>>;
+    /// Visible items, newest first, with the total count.
+    async fn list_items(&self, collection: &str, label: Option<&str>, limit: i64, offset: i64) -> Result<(Vec<Item>, i64)>;
+    async fn get_items(&self, item_ids: &[String]) -> Result<Vec<Item>>;
+    /// Hard delete (after the vector store forgot it).
+    async fn purge_item(&self, item_id: &str) -> Result<()>;
+    /// Items whose vector-store state is not `Indexed`, with their vectors.
+    async fn unsettled_items(&self, limit: i64) -> Result<Vec<ItemVectors>>;
+    /// Distinct labels of visible items with counts.
+    async fn labels(&self, collection: &str) -> Result<Vec<LabelCount>>;
+    /// All indexed items of a collection with vectors (for rebuilding the vector store).
+    async fn items_with_vectors(&self, collection: &str, after_id: Option<&str>, limit: i64) -> Result<Vec<ItemVectors>>;
+
+    // blobs
+    /// Records the blob if new (content-addressed, idempotent).
+    async fn put_blob(&self, blob: &Blob) -> Result<()>;
+    async fn get_blob(&self, hash: &str) -> Result<Option<Blob>>;
+
+    // answers and conversations
+    /// Creates the conversation when it does not exist yet (title from the first prompt).
+    async fn insert_answer(&self, answer: &AnswerRecord) -> Result<()>;
+    async fn get_answer(&self, answer_id: &str) -> Result<Option<AnswerRecord>>;
+    async fn list_conversations(&self, limit: i64) -> Result<Vec<ConversationSummary>>;
+    async fn get_conversation(&self, id: &str) -> Result<Option<(ConversationSummary, Vec<AnswerRecord>)>>;
+    async fn insert_feedback(&self, feedback: &Feedback) -> Result<()>;
+}
+
+/// Current time as a [`Timestamp`].
+pub fn now() -> Timestamp {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
