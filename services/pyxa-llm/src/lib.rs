@@ -1,0 +1,10 @@
+//! pyxa's generators: a local GGUF model run in-process by llama.cpp ([`LocalGenerator`]) and
+//! any OpenAI-compatible chat-completions server ([`OpenAiGenerator`]: Ollama, vLLM, llama.cpp
+//! server, hosted APIs). Both implement [`pyxa_core::Generator`].
+
+mod local;
+mod openai;
+mod utf8;
+
+pub use local::{LocalConfig, LocalGenerator};
+pub use openai::{OpenAiConfig, OpenAiGenerator};

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Sets up everything the tests need on a fresh machine and runs them all: Rust unit and
+# integration tests (real ONNX Runtime, real models, Qdrant Edge, SQLite), the SQL store tests
+# on PostgreSQL, the OpenAI-client test and the browser tests (Chromium + Playwright).
+source "$(dirname "$0")/setup.sh"
+ensure_rust
+ensure_debian_packages chromium postgresql nodejs npm
+build_release
+pull_models ort-cpu default smollm2 test-photos
+
+export PYXA_TEST_GGUF="$("$PYXA_BIN" models list | python3 -c 'import json,sys; a={x["artifact"]:x for x in json.load(sys.stdin)["artifacts"]}; print(a["smollm2"]["path"])')/SmolLM2-135M-Instruct.Q4_1.gguf"
+export PYXA_BIN
+
+step "Rust tests (release)"
+(cd "$ROOT" && cargo test --release --locked --workspace --no-fail-fast)
+
+step "SQL store tests on PostgreSQL"
+(cd "$ROOT" && bash services/pyxa-meta/tests/with-postgres.sh cargo test --release --locked -p pyxa-meta --test store)
+
+step "browser tests (Chromium + Playwright) against a real pyxa serve"
+bash "$ROOT/tests/browser/run.sh"

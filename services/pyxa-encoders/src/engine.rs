@@ -1,0 +1,398 @@
+//! The ONNX encoder: one inference thread per modality, each owning its session, fed by a
+//! bounded queue. Requests that arrive together are run as one batch (micro-batching); a full
+//! queue is an `overloaded` error rather than unbounded latency.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use ort::session::Session;
+use ort::value::Tensor;
+use pyxa_core::{l2_normalize, BuiltinClass, Embedding, Encoder, EncoderInfo, Error, ImageEncoding, Result};
+use tokenizers::Tokenizer;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::bundle::{Bundle, Pooling, TextBatching};
+use crate::preprocess::{self, DecodeLimits};
+use crate::runtime::{self, Device};
+
+/// How the encoder runs.
+#[derive(Debug, Clone)]
+pub struct EncoderConfig {
+    pub bundle_dir: PathBuf,
+    pub ort_library: PathBuf,
+    pub device: Device,
+    /// ONNX Runtime intra-op threads per session.
+    pub threads: usize,
+    /// Largest batch one inference run takes.
+    pub max_batch: usize,
+    /// Requests waiting per modality before `overloaded`.
+    pub queue_capacity: usize,
+    pub decode_limits: DecodeLimits,
+    /// Check every bundle file's sha256 at load (slower start, catches corruption).
+    pub verify_checksums: bool,
+}
+
+impl EncoderConfig {
+    pub fn new(bundle_dir: PathBuf, ort_library: PathBuf) -> Self {
+        Self {
+            bundle_dir,
+            ort_library,
+            device: Device::Cpu,
+            threads: 1,
+            max_batch: 8,
+            queue_capacity: 64,
+            decode_limits: DecodeLimits::default(),
+            verify_checksums: false,
+        }
+    }
+}
+
+/// Timings of one image encode, for `timings_ms` and the benchmark.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImageTimings {
+    pub decode: Duration,
+    pub preprocess: Duration,
+    pub inference: Duration,
+}
+
+struct ImageJob {
+    pixels: Vec<f32>,
+    reply: oneshot::Sender<Result<(Embedding, Option<Vec<f32>>, Duration)>>,
+}
+
+struct TextJob {
+    text: String,
+    reply: oneshot::Sender<Result<Embedding>>,
+}
+
+pub struct OnnxEncoder {
+    bundle: Bundle,
+    classes: Vec<BuiltinClass>,
+    providers: Vec<String>,
+    image_tx: mpsc::Sender<ImageJob>,
+    text_tx: mpsc::Sender<TextJob>,
+    limits: DecodeLimits,
+}
+
+impl OnnxEncoder {
+    /// Loads ONNX Runtime (once per process), the bundle and both sessions, and starts the
+    /// inference threads. Blocking: call from a blocking context.
+    pub fn load(config: &EncoderConfig) -> Result<Arc<OnnxEncoder>> {
+        runtime::init(&config.ort_library)?;
+        let bundle = Bundle::open(&config.bundle_dir)?;
+        if config.verify_checksums {
+            bundle.verify()?;
+        }
+        let classes = bundle.builtin_classes()?;
+        let m = &bundle.manifest;
+        let (image_session, image_providers) =
+            runtime::open_session(&bundle.path(&m.image.onnx)?, config.device, config.threads)?;
+        let (text_session, _) = runtime::open_session(&bundle.path(&m.text.onnx)?, config.device, config.threads)?;
+        let mut tokenizer = Tokenizer::from_file(bundle.path(&m.text.tokenizer)?)
+            .map_err(|e| Error::setup("model_bundle_invalid", format!("tokenizer: {e}")))?;
+        tokenizer
+            .with_truncation(Some(tokenizers::TruncationParams {
+                max_length: m.text.max_length,
+                ..Default::default()
+            }))
+            .map_err(|e| Error::setup("model_bundle_invalid", format!("tokenizer truncation: {e}")))?;
+        tokenizer.with_padding(Some(tokenizers::PaddingParams::default()));
+
+        let (image_tx, image_rx) = mpsc::channel(config.queue_capacity);
+        let (text_tx, text_rx) = mpsc::channel(config.queue_capacity);
+        let image_worker = ImageWorker {
+            session: image_session,
+            input: m.image.input.clone(),
+            output: m.image.output.clone(),
+            probs_output: m.image.probs_output.clone(),
+            side: m.image.preprocess.crop as usize,
+            dim: m.dim,
+        };
+        let text_worker = TextWorker {
+            has_token_type_ids: text_session.inputs().iter().any(|i| i.name() == "token_type_ids"),
+            session: text_session,
+            tokenizer,
+            output: m.text.output.clone(),
+            pooling: m.text.pooling,
+            batching: m.text.batching,
+            dim: m.dim,
+        };
+        let max_batch = config.max_batch.max(1);
+        std::thread::Builder::new()
+            .name("pyxa-image-encoder".into())
+            .spawn(move || image_worker.run(image_rx, max_batch))
+            .map_err(|e| Error::internal(format!("spawn image encoder: {e}")))?;
+        std::thread::Builder::new()
+            .name("pyxa-text-encoder".into())
+            .spawn(move || text_worker.run(text_rx, max_batch))
+            .map_err(|e| Error::internal(format!("spawn text encoder: {e}")))?;
+        tracing::info!(bundle = %m.name, providers = ?image_providers, "encoders ready");
+        Ok(Arc::new(OnnxEncoder { bundle, classes, providers: image_providers, image_tx, text_tx, limits: config.decode_limits }))
+    }
+
+    pub fn bundle(&self) -> &Bundle {
+        &self.bundle
+    }
+
+    /// Decode + preprocess on a blocking thread, then queue for inference; returns timings.
+    pub async fn encode_image_timed(&self, bytes: Vec<u8>) -> Result<(ImageEncoding, ImageTimings)> {
+        let spec = self.bundle.manifest.image.preprocess.clone();
+        let limits = self.limits;
+        let (pixels, decode, prep) = tokio::task::spawn_blocking(move || -> Result<_> {
+            let t0 = Instant::now();
+            let img = preprocess::decode(&bytes, limits)?;
+            let t1 = Instant::now();
+            let pixels = preprocess::to_tensor(&img.rgb, &spec)?;
+            Ok((pixels, t1 - t0, t1.elapsed()))
+        })
+        .await
+        .map_err(|e| Error::internal(format!("preprocess task: {e}")))??;
+        let (embedding, class_probs, inference) = self.infer_pixels(pixels).await?;
+        Ok((ImageEncoding { embedding, class_probs }, ImageTimings { decode, preprocess: prep, inference }))
+    }
+
+    /// Queue an already preprocessed CHW tensor (used by the benchmark to time inference alone).
+    pub async fn infer_pixels(&self, pixels: Vec<f32>) -> Result<(Embedding, Option<Vec<f32>>, Duration)> {
+        let (reply, rx) = oneshot::channel();
+        self.image_tx.try_send(ImageJob { pixels, reply }).map_err(queue_error)?;
+        rx.await.map_err(|_| Error::internal("image encoder thread stopped"))?
+    }
+}
+
+fn queue_error<T>(e: mpsc::error::TrySendError<T>) -> Error {
+    match e {
+        mpsc::error::TrySendError::Full(_) => Error::overloaded("the encoder queue is full; retry shortly"),
+        mpsc::error::TrySendError::Closed(_) => Error::internal("encoder thread stopped"),
+    }
+}
+
+#[async_trait]
+impl Encoder for OnnxEncoder {
+    fn info(&self) -> EncoderInfo {
+        EncoderInfo {
+            bundle: self.bundle.manifest.name.clone(),
+            dim: self.bundle.manifest.dim,
+            providers: self.providers.clone(),
+            logit_scale: self.bundle.manifest.logit_scale,
+        }
+    }
+
+    fn builtin_classes(&self) -> &[BuiltinClass] {
+        &self.classes
+    }
+
+    async fn encode_image(&self, bytes: Vec<u8>) -> Result<ImageEncoding> {
+        Ok(self.encode_image_timed(bytes).await?.0)
+    }
+
+    async fn encode_texts(&self, texts: Vec<String>) -> Result<Vec<Embedding>> {
+        let mut pending = Vec::with_capacity(texts.len());
+        for text in texts {
+            let (reply, rx) = oneshot::channel();
+            self.text_tx.try_send(TextJob { text, reply }).map_err(queue_error)?;
+            pending.push(rx);
+        }
+        let mut out = Vec::with_capacity(pending.len());
+        for rx in pending {
+            out.push(rx.await.map_err(|_| Error::internal("text encoder thread stopped"))??);
+        }
+        Ok(out)
+    }
+}
+
+/// Blocks for the first job, then takes whatever else is already queued, up to `max_batch`.
+fn next_batch<T>(rx: &mut mpsc::Receiver<T>, max_batch: usize) -> Option<Vec<T>> {
+    let first = rx.blocking_recv()?;
+    let mut batch = vec![first];
+    while batch.len() < max_batch {
+        match rx.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
+    Some(batch)
+}
+
+fn inference_error(e: impl std::fmt::Display) -> Error {
+    Error::internal(format!("inference failed: {e}"))
+}
+
+struct ImageWorker {
+    session: Session,
+    input: String,
+    output: String,
+    probs_output: Option<String>,
+    side: usize,
+    dim: usize,
+}
+
+impl ImageWorker {
+    fn run(mut self, mut rx: mpsc::Receiver<ImageJob>, max_batch: usize) {
+        while let Some(batch) = next_batch(&mut rx, max_batch) {
+            let started = Instant::now();
+            let pixels: Vec<Vec<f32>> = batch.iter().map(|j| j.pixels.clone()).collect();
+            let result = self.infer(&pixels);
+            let elapsed = started.elapsed();
+            match result {
+                Ok(rows) => {
+                    for (job, (emb, probs)) in batch.into_iter().zip(rows) {
+                        let _ = job.reply.send(Ok((emb, probs, elapsed)));
+                    }
+                }
+                Err(e) => {
+                    for job in batch {
+                        let _ = job.reply.send(Err(e.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    fn infer(&mut self, images: &[Vec<f32>]) -> Result<Vec<(Embedding, Option<Vec<f32>>)>> {
+        let n = images.len();
+        let mut flat = Vec::with_capacity(n * 3 * self.side * self.side);
+        for img in images {
+            flat.extend_from_slice(img);
+        }
+        let tensor = Tensor::from_array((vec![n as i64, 3, self.side as i64, self.side as i64], flat))
+            .map_err(inference_error)?;
+        let outputs = self
+            .session
+            .run(ort::inputs![self.input.as_str() => tensor])
+            .map_err(inference_error)?;
+        let (_, emb) = outputs
+            .get(self.output.as_str())
+            .ok_or_else(|| inference_error(format!("no output {}", self.output)))?
+            .try_extract_tensor::<f32>()
+            .map_err(inference_error)?;
+        if emb.len() != n * self.dim {
+            return Err(inference_error(format!("image output has {} values, expected {}x{}", emb.len(), n, self.dim)));
+        }
+        let probs = match &self.probs_output {
+            Some(name) => {
+                let (_, p) = outputs
+                    .get(name.as_str())
+                    .ok_or_else(|| inference_error(format!("no output {name}")))?
+                    .try_extract_tensor::<f32>()
+                    .map_err(inference_error)?;
+                Some(p.chunks(p.len() / n.max(1)).map(<[f32]>::to_vec).collect::<Vec<_>>())
+            }
+            None => None,
+        };
+        let mut rows = Vec::with_capacity(n);
+        for i in 0..n {
+            let mut v = emb[i * self.dim..(i + 1) * self.dim].to_vec();
+            l2_normalize(&mut v);
+            rows.push((v, probs.as_ref().map(|p| p[i].clone())));
+        }
+        Ok(rows)
+    }
+}
+
+struct TextWorker {
+    session: Session,
+    tokenizer: Tokenizer,
+    output: String,
+    pooling: Pooling,
+    batching: TextBatching,
+    has_token_type_ids: bool,
+    dim: usize,
+}
+
+impl TextWorker {
+    fn run(mut self, mut rx: mpsc::Receiver<TextJob>, max_batch: usize) {
+        while let Some(batch) = next_batch(&mut rx, max_batch) {
+            let texts: Vec<&str> = batch.iter().map(|j| j.text.as_str()).collect();
+            let result = match self.batching {
+                TextBatching::Padded => self.infer(&texts),
+                TextBatching::Sequential => texts.iter().map(|t| self.infer(&[t]).map(|mut v| v.remove(0))).collect(),
+            };
+            match result {
+                Ok(rows) => {
+                    for (job, emb) in batch.into_iter().zip(rows) {
+                        let _ = job.reply.send(Ok(emb));
+                    }
+                }
+                Err(e) => {
+                    for job in batch {
+                        let _ = job.reply.send(Err(e.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    fn infer(&mut self, texts: &[&str]) -> Result<Vec<Embedding>> {
+        let encodings = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| Error::invalid("invalid_text", format!("cannot tokenize: {e}")))?;
+        let n = encodings.len();
+        let t = encodings.iter().map(|e| e.get_ids().len()).max().unwrap_or(0).max(1);
+        let mut ids = Vec::with_capacity(n * t);
+        let mut mask = Vec::with_capacity(n * t);
+        let mut types = Vec::with_capacity(n * t);
+        for e in &encodings {
+            let pad = t - e.get_ids().len();
+            ids.extend(e.get_ids().iter().map(|&x| i64::from(x)).chain(std::iter::repeat_n(0, pad)));
+            mask.extend(e.get_attention_mask().iter().map(|&x| i64::from(x)).chain(std::iter::repeat_n(0, pad)));
+            types.extend(e.get_type_ids().iter().map(|&x| i64::from(x)).chain(std::iter::repeat_n(0, pad)));
+        }
+        let shape = vec![n as i64, t as i64];
+        let mut inputs = ort::inputs![
+            "input_ids" => Tensor::from_array((shape.clone(), ids)).map_err(inference_error)?,
+            "attention_mask" => Tensor::from_array((shape.clone(), mask.clone())).map_err(inference_error)?,
+        ];
+        if self.has_token_type_ids {
+            inputs.push(("token_type_ids".into(), Tensor::from_array((shape, types)).map_err(inference_error)?.into()));
+        }
+        let outputs = self.session.run(inputs).map_err(inference_error)?;
+        let (out_shape, data) = outputs
+            .get(self.output.as_str())
+            .ok_or_else(|| inference_error(format!("no output {}", self.output)))?
+            .try_extract_tensor::<f32>()
+            .map_err(inference_error)?;
+        let d = self.dim;
+        let mut rows = Vec::with_capacity(n);
+        match (self.pooling, out_shape.len()) {
+            (Pooling::None, 2) => {
+                for i in 0..n {
+                    rows.push(data[i * d..(i + 1) * d].to_vec());
+                }
+            }
+            (Pooling::Mean, 3) => {
+                for i in 0..n {
+                    let mut acc = vec![0f32; d];
+                    let mut count = 0f32;
+                    for j in 0..t {
+                        if mask[i * t + j] == 0 {
+                            continue;
+                        }
+                        count += 1.0;
+                        let row = &data[(i * t + j) * d..][..d];
+                        acc.iter_mut().zip(row).for_each(|(a, x)| *a += x);
+                    }
+                    acc.iter_mut().for_each(|a| *a /= count.max(1.0));
+                    rows.push(acc);
+                }
+            }
+            (Pooling::Cls, 3) => {
+                for i in 0..n {
+                    rows.push(data[(i * t) * d..][..d].to_vec());
+                }
+            }
+            (pooling, rank) => {
+                return Err(inference_error(format!("text output of rank {rank} does not fit pooling {pooling:?}")))
+            }
+        }
+        for r in &mut rows {
+            if r.len() != d {
+                return Err(inference_error("text output has the wrong dimension"));
+            }
+            l2_normalize(r);
+        }
+        Ok(rows)
+    }
+}

@@ -1,0 +1,208 @@
+//! Photo decoding and preprocessing, hardened against hostile input: the header is read and the
+//! dimensions checked before any pixel buffer is allocated.
+
+use std::io::Cursor;
+
+use fast_image_resize::{self as fr, images::Image as FrImage, FilterType, PixelType, ResizeAlg, ResizeOptions};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+use pyxa_core::{Error, ErrorKind, Result};
+
+use crate::bundle::{Interpolation, Preprocess};
+
+/// Bounds on what pyxa agrees to decode.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeLimits {
+    pub max_bytes: usize,
+    pub max_side: u32,
+    pub max_pixels: u64,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        // 40 MP covers every phone camera; a 20000x20000 "bomb" is 400 MP.
+        Self { max_bytes: 25 * 1024 * 1024, max_side: 16_384, max_pixels: 40_000_000 }
+    }
+}
+
+/// A decoded, upright RGB photo.
+#[derive(Debug, Clone)]
+pub struct DecodedImage {
+    pub rgb: image::RgbImage,
+    pub format: ImageFormat,
+}
+
+fn not_an_image(msg: impl Into<String>) -> Error {
+    Error::new(ErrorKind::UnsupportedMedia, "not_an_image", msg)
+}
+
+fn invalid_image(msg: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidInput, "invalid_image", msg)
+}
+
+fn too_large(msg: impl Into<String>) -> Error {
+    Error::new(ErrorKind::TooLarge, "image_too_large", msg)
+}
+
+/// Decodes jpeg/png/webp/gif (first frame), applies EXIF orientation, flattens alpha on white.
+pub fn decode(bytes: &[u8], limits: DecodeLimits) -> Result<DecodedImage> {
+    if bytes.is_empty() {
+        return Err(Error::invalid("empty_image", "the image file is empty (0 bytes)"));
+    }
+    if bytes.len() > limits.max_bytes {
+        return Err(too_large(format!(
+            "the image file is {} bytes; the limit is {} bytes",
+            bytes.len(),
+            limits.max_bytes
+        )));
+    }
+    let reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| invalid_image(format!("cannot read the image: {e}")))?;
+    let format = match reader.format() {
+        Some(f @ (ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP | ImageFormat::Gif)) => f,
+        Some(other) => {
+            return Err(not_an_image(format!(
+                "{other:?} images are not supported; send JPEG, PNG, WebP or GIF"
+            )))
+        }
+        None => return Err(not_an_image("the file is not an image (JPEG, PNG, WebP or GIF expected)")),
+    };
+    let mut reader = reader;
+    let mut decode_limits = Limits::default();
+    decode_limits.max_image_width = Some(limits.max_side);
+    decode_limits.max_image_height = Some(limits.max_side);
+    decode_limits.max_alloc = Some(limits.max_pixels * 4 + (64 << 20));
+    reader.limits(decode_limits);
+    let mut decoder = reader.into_decoder().map_err(|e| map_decode_error(e, limits))?;
+    let (width, height) = decoder.dimensions();
+    if width == 0 || height == 0 {
+        return Err(invalid_image("the image has no pixels"));
+    }
+    if width > limits.max_side || height > limits.max_side || u64::from(width) * u64::from(height) > limits.max_pixels {
+        return Err(too_large(format!(
+            "the image is {width}x{height} pixels; the limit is {} pixels and {} per side",
+            limits.max_pixels, limits.max_side
+        )));
+    }
+    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| map_decode_error(e, limits))?;
+    img.apply_orientation(orientation);
+    Ok(DecodedImage { rgb: flatten_on_white(img), format })
+}
+
+fn map_decode_error(e: image::ImageError, limits: DecodeLimits) -> Error {
+    match e {
+        image::ImageError::Limits(l) => too_large(format!(
+            "the image exceeds the decoding limits ({l}); at most {} pixels per side",
+            limits.max_side
+        )),
+        image::ImageError::Unsupported(u) => not_an_image(format!("unsupported image: {u}")),
+        other => invalid_image(format!("the image is corrupt or truncated: {other}")),
+    }
+}
+
+fn flatten_on_white(img: DynamicImage) -> image::RgbImage {
+    if !img.color().has_alpha() {
+        return img.into_rgb8();
+    }
+    let rgba = img.into_rgba8();
+    let (w, h) = rgba.dimensions();
+    let mut out = image::RgbImage::new(w, h);
+    for (dst, src) in out.pixels_mut().zip(rgba.pixels()) {
+        let a = u32::from(src[3]);
+        for c in 0..3 {
+            // Integer blend with rounding: c*a + 255*(255-a), divided by 255.
+            let v = u32::from(src[c]) * a + 255 * (255 - a);
+            dst[c] = ((v + 127) / 255) as u8;
+        }
+    }
+    out
+}
+
+/// Resize (short side), centre-crop and normalise into a CHW float tensor of `3*crop*crop`.
+pub fn to_tensor(img: &image::RgbImage, spec: &Preprocess) -> Result<Vec<f32>> {
+    let (w, h) = img.dimensions();
+    let short = w.min(h).max(1);
+    // torchvision's Resize(int): the long side is truncated, not rounded.
+    let (nw, nh) = if w <= h {
+        (spec.resize_short, ((u64::from(h) * u64::from(spec.resize_short)) / u64::from(short)).max(1) as u32)
+    } else {
+        (((u64::from(w) * u64::from(spec.resize_short)) / u64::from(short)).max(1) as u32, spec.resize_short)
+    };
+    let nw = nw.max(spec.crop);
+    let nh = nh.max(spec.crop);
+    let src = fr::images::ImageRef::new(w, h, img.as_raw(), PixelType::U8x3)
+        .map_err(|e| Error::internal(format!("resize source: {e}")))?;
+    let mut dst = FrImage::new(nw, nh, PixelType::U8x3);
+    let filter = match spec.interpolation {
+        Interpolation::Bicubic => FilterType::CatmullRom,
+        Interpolation::Bilinear => FilterType::Bilinear,
+    };
+    fr::Resizer::new()
+        .resize(&src, &mut dst, &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(filter)))
+        .map_err(|e| Error::internal(format!("resize: {e}")))?;
+    let crop = spec.crop as usize;
+    // torchvision's CenterCrop rounds the offsets.
+    let left = ((f64::from(nw - spec.crop)) / 2.0).round() as usize;
+    let top = ((f64::from(nh - spec.crop)) / 2.0).round() as usize;
+    let buf = dst.buffer();
+    let stride = nw as usize * 3;
+    let plane = crop * crop;
+    let mut out = vec![0f32; 3 * plane];
+    for y in 0..crop {
+        let row = &buf[(top + y) * stride + left * 3..][..crop * 3];
+        for x in 0..crop {
+            for c in 0..3 {
+                out[c * plane + y * crop + x] = (f32::from(row[x * 3 + c]) - spec.mean[c]) / spec.std[c];
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(w: u32, h: u32, rgba: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        if rgba {
+            let img = image::RgbaImage::from_pixel(w, h, image::Rgba([255, 0, 0, 0]));
+            img.write_to(&mut Cursor::new(&mut out), ImageFormat::Png).unwrap();
+        } else {
+            let img = image::RgbImage::from_pixel(w, h, image::Rgb([10, 20, 30]));
+            img.write_to(&mut Cursor::new(&mut out), ImageFormat::Png).unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn rejects_empty_and_garbage() {
+        assert_eq!(decode(b"", DecodeLimits::default()).unwrap_err().code, "empty_image");
+        assert_eq!(decode(b"hello, not an image", DecodeLimits::default()).unwrap_err().code, "not_an_image");
+    }
+
+    #[test]
+    fn rejects_truncated() {
+        let bytes = png(64, 64, false);
+        let err = decode(&bytes[..bytes.len() / 2], DecodeLimits::default()).unwrap_err();
+        assert_eq!(err.code, "invalid_image", "{err}");
+    }
+
+    #[test]
+    fn transparent_pixels_become_white() {
+        let img = decode(&png(4, 4, true), DecodeLimits::default()).unwrap();
+        assert_eq!(img.rgb.get_pixel(0, 0).0, [255, 255, 255]);
+    }
+
+    #[test]
+    fn tensor_has_the_crop_shape_and_normalisation() {
+        let img = image::RgbImage::from_pixel(300, 200, image::Rgb([127, 255, 0]));
+        let spec = Preprocess { resize_short: 256, crop: 224, mean: [127.0; 3], std: [128.0; 3], interpolation: Interpolation::Bicubic };
+        let t = to_tensor(&img, &spec).unwrap();
+        assert_eq!(t.len(), 3 * 224 * 224);
+        assert!((t[0] - 0.0).abs() < 1e-6);
+        assert!((t[224 * 224] - 1.0).abs() < 1e-6);
+        assert!((t[2 * 224 * 224] + 127.0 / 128.0).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,197 @@
+//! Encoders with the real default bundle and real ONNX Runtime (provisioned by
+//! `pyxa models pull default ort-cpu test-photos`; the README's test command does it).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use pyxa_core::{dot, softmax_scaled, Encoder};
+use pyxa_encoders::provision::Home;
+use pyxa_encoders::{Device, EncoderConfig, OnnxEncoder};
+
+fn home() -> Home {
+    let root = std::env::var_os("PYXA_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(".cache/pyxa"));
+    Home::new(root)
+}
+
+fn photo(name: &str) -> Vec<u8> {
+    let path = home().root.join("test-photos").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run `pyxa models pull test-photos`)", path.display()))
+}
+
+fn config() -> EncoderConfig {
+    let h = home();
+    EncoderConfig::new(h.default_bundle(), h.ort_library())
+}
+
+/// One encoder per test process (ONNX Runtime allows one environment per process).
+fn encoder() -> Arc<OnnxEncoder> {
+    static ENCODER: std::sync::OnceLock<Arc<OnnxEncoder>> = std::sync::OnceLock::new();
+    ENCODER.get_or_init(|| OnnxEncoder::load(&config()).expect("default bundle loads (run `pyxa models pull`)")).clone()
+}
+
+fn top_classes(probs: &[f32], enc: &OnnxEncoder, k: usize) -> Vec<(String, f32)> {
+    let mut idx: Vec<usize> = (0..probs.len()).collect();
+    idx.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
+    idx.into_iter().take(k).map(|i| (enc.builtin_classes()[i].en.clone(), probs[i])).collect()
+}
+
+async fn zero_shot(enc: &OnnxEncoder, image: &[f32], labels: &[&str]) -> Vec<f32> {
+    let texts = enc.encode_texts(labels.iter().map(|s| s.to_string()).collect()).await.unwrap();
+    let cos: Vec<f32> = texts.iter().map(|t| dot(image, t)).collect();
+    softmax_scaled(&cos, enc.info().logit_scale)
+}
+
+const LABELS: [&str; 4] = ["a cat", "a dog", "a rocket", "a cup of coffee"];
+
+#[tokio::test]
+async fn chelsea_is_a_cat_with_the_reference_probabilities() {
+    let enc = encoder();
+    let out = enc.encode_image(photo("chelsea.png")).await.unwrap();
+    let top = top_classes(out.class_probs.as_ref().unwrap(), &enc, 3);
+    // Reference (NOTES.md, Python pipeline): tiger cat 0.39, Egyptian cat 0.36, tabby 0.17.
+    let expected = [("tiger cat", 0.39), ("Egyptian cat", 0.36), ("tabby", 0.17)];
+    for ((name, p), (want, wp)) in top.iter().zip(expected) {
+        assert_eq!(name, want, "{top:?}");
+        assert!((p - wp).abs() < 0.03, "{name}: {p} vs {wp}");
+    }
+    let zs = zero_shot(&enc, &out.embedding, &LABELS).await;
+    assert!(zs[0] > 0.9, "a cat: {zs:?}");
+    let norm: f32 = out.embedding.iter().map(|x| x * x).sum::<f32>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-4);
+    assert_eq!(out.embedding.len(), 384);
+}
+
+#[tokio::test]
+async fn coffee_is_espresso_and_rocket_is_a_rocket() {
+    let enc = encoder();
+    let coffee = enc.encode_image(photo("coffee.png")).await.unwrap();
+    let top = top_classes(coffee.class_probs.as_ref().unwrap(), &enc, 1);
+    assert_eq!(top[0].0, "espresso", "{top:?}");
+    assert!(top[0].1 > 0.9);
+    assert!(zero_shot(&enc, &coffee.embedding, &LABELS).await[3] > 0.9);
+
+    let rocket = enc.encode_image(photo("rocket.jpg")).await.unwrap();
+    let top = top_classes(rocket.class_probs.as_ref().unwrap(), &enc, 1);
+    assert!(["missile", "projectile", "space shuttle"].contains(&top[0].0.as_str()), "{top:?}");
+    let zs = zero_shot(&enc, &rocket.embedding, &LABELS).await;
+    assert!(zs[2] > 0.9, "a rocket: {zs:?}");
+}
+
+#[tokio::test]
+async fn concurrent_requests_are_batched_and_equal_single_ones() {
+    let enc = encoder();
+    let names = ["chelsea.png", "coffee.png", "rocket.jpg", "astronaut.png", "horse.png", "camera.png", "chelsea.png", "coffee.png"];
+    let mut single = Vec::new();
+    for n in names {
+        single.push(enc.encode_image(photo(n)).await.unwrap().embedding);
+    }
+    let together = futures::future::join_all(names.iter().map(|n| enc.encode_image(photo(n)))).await;
+    for (a, b) in single.iter().zip(together) {
+        let b = b.unwrap().embedding;
+        let max = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+        assert!(max < 1e-5, "image batch vs single: {max}");
+    }
+    let texts: Vec<String> = (0..8).map(|i| format!("a photo of thing {i}{}", " very".repeat(i))).collect();
+    let mut single = Vec::new();
+    for t in &texts {
+        single.push(enc.encode_texts(vec![t.clone()]).await.unwrap().remove(0));
+    }
+    let together = enc.encode_texts(texts.clone()).await.unwrap();
+    for (a, b) in single.iter().zip(&together) {
+        let max = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+        assert!(max < 1e-5, "text batch vs single: {max}");
+    }
+}
+
+/// A PNG whose header claims `w` x `h` pixels, with no real pixel data: a decompression bomb
+/// must be refused from the header alone.
+fn png_header(w: u32, h: u32) -> Vec<u8> {
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &b in data {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            }
+        }
+        !crc
+    }
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend_from_slice(&w.to_be_bytes());
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend_from_slice(&13u32.to_be_bytes());
+    png.extend_from_slice(&ihdr);
+    png.extend_from_slice(&crc32(&ihdr).to_be_bytes());
+    png
+}
+
+#[tokio::test]
+async fn hostile_images_get_clear_errors() {
+    let enc = encoder();
+    let chelsea = photo("chelsea.png");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("zero bytes", Vec::new(), "empty_image"),
+        ("not an image", b"this is plain text, not a photo".to_vec(), "not_an_image"),
+        ("truncated", chelsea[..chelsea.len() / 3].to_vec(), "invalid_image"),
+        ("20000x20000", png_header(20_000, 20_000), "image_too_large"),
+    ];
+    for (what, bytes, code) in cases {
+        let err = enc.encode_image(bytes).await.expect_err(what);
+        assert_eq!(err.code, code, "{what}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn a_clip_shaped_bundle_loads_through_the_same_code() {
+    encoder(); // ONNX Runtime is initialised once per process.
+    let dir = std::env::temp_dir().join(format!("pyxa-tiny-clip-{}", std::process::id()));
+    pyxa_encoders::provision::make_tiny_clip_bundle(&home(), &dir).expect("tiny CLIP bundle");
+    let mut cfg = config();
+    cfg.bundle_dir = dir.clone();
+    let clip = OnnxEncoder::load(&cfg).expect("tiny CLIP loads");
+    assert_eq!(clip.info().dim, 8);
+    let mut red = Vec::new();
+    image::RgbImage::from_pixel(40, 30, image::Rgb([250, 10, 10]))
+        .write_to(&mut std::io::Cursor::new(&mut red), image::ImageFormat::Png)
+        .unwrap();
+    let img = clip.encode_image(red).await.unwrap();
+    assert!(img.class_probs.is_none());
+    let zs = zero_shot(&clip, &img.embedding, &["red", "green", "blue"]).await;
+    assert!(zs[0] > zs[1] && zs[0] > zs[2], "{zs:?}");
+    // Padded batching (CLIP bundles): a batch equals single runs.
+    let texts = vec!["red".to_string(), "a photo of a blue cat".to_string()];
+    let batch = clip.encode_texts(texts.clone()).await.unwrap();
+    for (t, b) in texts.iter().zip(&batch) {
+        let one = clip.encode_texts(vec![t.clone()]).await.unwrap().remove(0);
+        assert!(one.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5));
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_full_queue_is_overloaded_not_a_hang() {
+    encoder();
+    let mut cfg = config();
+    cfg.queue_capacity = 1;
+    cfg.max_batch = 1;
+    let small = OnnxEncoder::load(&cfg).unwrap();
+    let chelsea = photo("chelsea.png");
+    let results = futures::future::join_all((0..24).map(|_| small.encode_image(chelsea.clone()))).await;
+    let overloaded = results.iter().filter(|r| matches!(r, Err(e) if e.code == "overloaded")).count();
+    assert!(overloaded > 0, "expected some overloaded errors");
+    assert!(results.iter().all(|r| r.is_ok() || matches!(r, Err(e) if e.code == "overloaded")));
+}
+
+#[tokio::test]
+async fn a_gpu_that_was_asked_for_and_is_missing_is_an_error() {
+    encoder();
+    let mut cfg = config();
+    cfg.device = Device::Cuda;
+    let err = OnnxEncoder::load(&cfg).err().expect("CUDA must not silently fall back to CPU");
+    assert!(err.code.starts_with("execution_provider"), "{err}");
+    assert!(err.message.contains("cuda"), "{err}");
+}

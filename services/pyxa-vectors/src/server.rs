@@ -1,0 +1,449 @@
+//! [`ServerStore`]: a Qdrant server or cluster over gRPC (`qdrant-client` 1.20).
+//!
+//! pyxa collection `c` is Qdrant collection `pyxa_c`, with the same layout as [`crate::EdgeStore`]:
+//! named vectors `image` and `text` (cosine), keyword indexes on `label`, `kind`, `tenant`,
+//! `collection`, point id = item id (UUID). Writes wait for the server to apply them
+//! (`wait=true`). Qdrant optimises in the background; `optimize` waits until the collection is
+//! green (all optimisations done).
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use pyxa_core::{
+    Error, ErrorKind, PayloadFilter, Result, ScoredPoint, VectorPoint, VectorQuery, VectorStore, VectorStoreInfo,
+};
+use qdrant_client::qdrant::{
+    value::Kind, vectors_config, CollectionStatus, Condition, CountPointsBuilder, CreateCollectionBuilder,
+    CreateFieldIndexCollectionBuilder, DeletePointsBuilder, Distance, FieldType, Filter, GetPointsBuilder,
+    HnswConfigDiff, KeywordIndexParamsBuilder, OptimizersConfigDiff, PointId, PointStruct, PointsIdsList, Query,
+    QueryPointsBuilder, SearchParamsBuilder, UpdateCollectionBuilder, UpsertPointsBuilder, Value,
+    VectorParamsBuilder, VectorsConfigBuilder,
+};
+use qdrant_client::{Payload, Qdrant, QdrantError};
+
+use crate::common::{self, INDEXED_FIELDS, VECTORS, WRITE_CHUNK};
+use crate::IndexSettings;
+
+/// Qdrant collection names are `pyxa_<collection>`.
+pub const COLLECTION_PREFIX: &str = "pyxa_";
+
+/// Settings of [`ServerStore`].
+#[derive(Debug, Clone)]
+pub struct ServerStoreConfig {
+    /// gRPC URL, e.g. `http://localhost:6334` (https for TLS).
+    pub url: String,
+    pub api_key: Option<String>,
+    /// Shards per new collection (server default 1; on a cluster, e.g. one per node).
+    pub shard_number: Option<u32>,
+    /// Copies of each shard on a cluster (server default 1).
+    pub replication_factor: Option<u32>,
+    /// Replicas that must confirm a write before it succeeds (server default 1).
+    pub write_consistency_factor: Option<u32>,
+    /// HNSW / indexing settings for new collections.
+    pub index: IndexSettings,
+    /// Per-request timeout (default 30 s).
+    pub timeout: Duration,
+    /// Connection timeout (default 5 s).
+    pub connect_timeout: Duration,
+    /// How long `optimize` waits for the server's background optimisation (default 10 min).
+    pub optimize_timeout: Duration,
+}
+
+impl ServerStoreConfig {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            api_key: None,
+            shard_number: None,
+            replication_factor: None,
+            write_consistency_factor: None,
+            index: IndexSettings::default(),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
+            optimize_timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Qdrant server / cluster vector store.
+pub struct ServerStore {
+    client: Qdrant,
+    config: ServerStoreConfig,
+    /// Dimension of each known collection (pyxa name).
+    dims: RwLock<HashMap<String, usize>>,
+}
+
+impl ServerStore {
+    /// Build the client. Does not connect: the first call does (and fails with `Unavailable` /
+    /// `vector_store_unavailable` when the server cannot be reached).
+    pub fn new(config: ServerStoreConfig) -> Result<Self> {
+        let client = Qdrant::from_url(&config.url)
+            .api_key(config.api_key.clone())
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            .skip_compatibility_check()
+            .build()
+            .map_err(|e| Error::setup("vector_store_config", format!("qdrant client for {}: {e}", config.url)))?;
+        Ok(Self { client, config, dims: RwLock::new(HashMap::new()) })
+    }
+
+    pub fn config(&self) -> &ServerStoreConfig {
+        &self.config
+    }
+
+    /// The Qdrant server's health check (title and version), e.g. for a readiness probe.
+    pub async fn health(&self) -> Result<String> {
+        let r = self.client.health_check().await.map_err(|e| server_error(None, e))?;
+        Ok(format!("{} {}", r.title, r.version))
+    }
+
+    fn cached_dim(&self, collection: &str) -> Option<usize> {
+        self.dims.read().unwrap_or_else(|e| e.into_inner()).get(collection).copied()
+    }
+
+    /// The collection's dimension (cached); `unknown_collection` when it does not exist.
+    async fn dim(&self, collection: &str) -> Result<usize> {
+        common::validate_collection_name(collection)?;
+        if let Some(d) = self.cached_dim(collection) {
+            return Ok(d);
+        }
+        let info = self
+            .client
+            .collection_info(qname(collection))
+            .await
+            .map_err(|e| server_error(Some(collection), e))?;
+        let params = info.result.and_then(|r| r.config).and_then(|c| c.params).and_then(|p| p.vectors_config);
+        let dims: Vec<u64> = match params.and_then(|v| v.config) {
+            Some(vectors_config::Config::ParamsMap(m)) => {
+                VECTORS.iter().filter_map(|v| m.map.get(v.as_str()).map(|p| p.size)).collect()
+            }
+            _ => Vec::new(),
+        };
+        if dims.len() != VECTORS.len() || dims[0] != dims[1] {
+            return Err(common::backend_error(format!(
+                "qdrant collection {} is not a pyxa collection (no named vectors image and text of one size)",
+                qname(collection)
+            )));
+        }
+        let d = dims[0] as usize;
+        self.dims.write().unwrap_or_else(|e| e.into_inner()).insert(collection.to_string(), d);
+        Ok(d)
+    }
+
+    async fn create_collection(&self, collection: &str, dim: usize) -> Result<()> {
+        let mut vectors = VectorsConfigBuilder::default();
+        for v in VECTORS {
+            vectors.add_named_vector_params(v.as_str(), VectorParamsBuilder::new(dim as u64, Distance::Cosine));
+        }
+        let idx = &self.config.index;
+        let mut create = CreateCollectionBuilder::new(qname(collection)).vectors_config(vectors);
+        if let Some(n) = self.config.shard_number {
+            create = create.shard_number(n);
+        }
+        if let Some(n) = self.config.replication_factor {
+            create = create.replication_factor(n);
+        }
+        if let Some(n) = self.config.write_consistency_factor {
+            create = create.write_consistency_factor(n);
+        }
+        if idx.m.is_some() || idx.ef_construct.is_some() || idx.full_scan_threshold_kb.is_some() {
+            create = create.hnsw_config(HnswConfigDiff {
+                m: idx.m.map(|x| x as u64),
+                ef_construct: idx.ef_construct.map(|x| x as u64),
+                full_scan_threshold: idx.full_scan_threshold_kb.map(|x| x as u64),
+                ..Default::default()
+            });
+        }
+        if let Some(t) = idx.indexing_threshold_kb {
+            create = create
+                .optimizers_config(OptimizersConfigDiff { indexing_threshold: Some(t as u64), ..Default::default() });
+        }
+        if let Err(e) = self.client.create_collection(create).await {
+            // Created meanwhile by another process? Then it is fine if it matches.
+            let exists = self.client.collection_exists(qname(collection)).await.unwrap_or(false);
+            if !exists {
+                return Err(server_error(Some(collection), e));
+            }
+        }
+        for (field, hnsw_links) in INDEXED_FIELDS {
+            let req = CreateFieldIndexCollectionBuilder::new(qname(collection), field, FieldType::Keyword)
+                .field_index_params(KeywordIndexParamsBuilder::default().enable_hnsw(hnsw_links))
+                .wait(true);
+            self.client.create_field_index(req).await.map_err(|e| server_error(Some(collection), e))?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl VectorStore for ServerStore {
+    fn info(&self) -> VectorStoreInfo {
+        VectorStoreInfo { backend: "qdrant-server".into(), location: self.config.url.clone() }
+    }
+
+    async fn ensure_collection(&self, collection: &str, dim: usize) -> Result<()> {
+        common::validate_collection_name(collection)?;
+        common::validate_dim(dim)?;
+        match self.dim(collection).await {
+            Ok(d) if d == dim => return Ok(()),
+            Ok(d) => return Err(common::dim_conflict(collection, d, dim)),
+            Err(e) if e.kind == ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        self.create_collection(collection, dim).await?;
+        self.dims.write().unwrap_or_else(|e| e.into_inner()).remove(collection);
+        let d = self.dim(collection).await?;
+        if d != dim {
+            return Err(common::dim_conflict(collection, d, dim));
+        }
+        tracing::info!(collection, dim, "qdrant collection created");
+        Ok(())
+    }
+
+    async fn delete_collection(&self, collection: &str) -> Result<()> {
+        common::validate_collection_name(collection)?;
+        self.dims.write().unwrap_or_else(|e| e.into_inner()).remove(collection);
+        match self.client.delete_collection(qname(collection)).await {
+            Ok(_) => Ok(()),
+            Err(e) => match server_error(Some(collection), e) {
+                e if e.kind == ErrorKind::NotFound => Ok(()),
+                e => Err(e),
+            },
+        }
+    }
+
+    async fn upsert(&self, points: Vec<VectorPoint>) -> Result<()> {
+        for (collection, points) in common::group_by_collection(points) {
+            let dim = self.dim(&collection).await?;
+            let mut qpoints = Vec::with_capacity(points.len());
+            for p in &points {
+                let id = common::validate_point(p, dim)?;
+                let mut vectors: HashMap<String, Vec<f32>> = HashMap::new();
+                if let Some(v) = &p.image {
+                    vectors.insert("image".into(), v.clone());
+                }
+                if let Some(v) = &p.text {
+                    vectors.insert("text".into(), v.clone());
+                }
+                qpoints.push(PointStruct::new(id.to_string(), vectors, Payload::from(common::payload_json(p))));
+            }
+            let mut rest = qpoints;
+            while !rest.is_empty() {
+                let tail = rest.split_off(rest.len().min(WRITE_CHUNK));
+                let req = UpsertPointsBuilder::new(qname(&collection), rest).wait(true);
+                self.client.upsert_points(req).await.map_err(|e| self.write_error(&collection, e))?;
+                rest = tail;
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, collection: &str, item_ids: &[String]) -> Result<()> {
+        self.dim(collection).await?;
+        let ids: Vec<PointId> = item_ids
+            .iter()
+            .map(|id| common::parse_item_id(id).map(|u| PointId::from(u.to_string())))
+            .collect::<Result<_>>()?;
+        for chunk in ids.chunks(WRITE_CHUNK) {
+            let req = DeletePointsBuilder::new(qname(collection))
+                .points(PointsIdsList { ids: chunk.to_vec() })
+                .wait(true);
+            self.client.delete_points(req).await.map_err(|e| self.write_error(collection, e))?;
+        }
+        Ok(())
+    }
+
+    async fn search(&self, query: VectorQuery) -> Result<Vec<ScoredPoint>> {
+        let dim = self.dim(&query.collection).await?;
+        common::check_vector(&query.vector, dim, "query")?;
+        if query.top_k == 0 {
+            return Ok(Vec::new());
+        }
+        let mut params = SearchParamsBuilder::default().exact(query.exact);
+        if let Some(ef) = self.config.index.hnsw_ef {
+            params = params.hnsw_ef(ef as u64);
+        }
+        let mut req = QueryPointsBuilder::new(qname(&query.collection))
+            .query(Query::new_nearest(query.vector))
+            .using(query.using.as_str())
+            .limit(query.top_k as u64)
+            .params(params)
+            .with_payload(true);
+        if let Some(f) = to_filter(&query.filter) {
+            req = req.filter(f);
+        }
+        let res = self.client.query(req).await.map_err(|e| self.read_error(&query.collection, e))?;
+        res.result
+            .into_iter()
+            .map(|p| {
+                let id = p.id.as_ref().map(point_id_string).unwrap_or_default();
+                Ok(ScoredPoint {
+                    item_id: payload_str(&p.payload, "item_id").unwrap_or_else(|| id.clone()),
+                    label: payload_str(&p.payload, "label"),
+                    kind: common::parse_kind(payload_str(&p.payload, "kind").as_deref(), &id)?,
+                    score: p.score,
+                })
+            })
+            .collect()
+    }
+
+    async fn count(&self, collection: &str, filter: &PayloadFilter) -> Result<usize> {
+        self.dim(collection).await?;
+        let mut req = CountPointsBuilder::new(qname(collection)).exact(true);
+        if let Some(f) = to_filter(filter) {
+            req = req.filter(f);
+        }
+        let res = self.client.count(req).await.map_err(|e| self.read_error(collection, e))?;
+        Ok(res.result.map(|r| r.count as usize).unwrap_or(0))
+    }
+
+    async fn contains(&self, collection: &str, item_id: &str) -> Result<bool> {
+        self.dim(collection).await?;
+        let id = common::parse_item_id(item_id)?;
+        let req = GetPointsBuilder::new(qname(collection), vec![PointId::from(id.to_string())])
+            .with_payload(false)
+            .with_vectors(false);
+        let res = self.client.get_points(req).await.map_err(|e| self.read_error(collection, e))?;
+        Ok(!res.result.is_empty())
+    }
+
+    async fn optimize(&self, collection: &str) -> Result<()> {
+        self.dim(collection).await?;
+        let deadline = Instant::now() + self.config.optimize_timeout;
+        let mut nudged = false;
+        let mut greens = 0;
+        loop {
+            let info = self
+                .client
+                .collection_info(qname(collection))
+                .await
+                .map_err(|e| self.read_error(collection, e))?;
+            let status = info.result.map(|r| r.status).unwrap_or_default();
+            if status == CollectionStatus::Green as i32 {
+                // Twice in a row: an update may have just queued an optimisation.
+                greens += 1;
+                if greens >= 2 {
+                    return Ok(());
+                }
+            } else {
+                greens = 0;
+                if status == CollectionStatus::Grey as i32 && !nudged {
+                    // Grey: optimisations pending but not started (e.g. after a restart).
+                    // An empty optimizer-config update starts them.
+                    let req =
+                        UpdateCollectionBuilder::new(qname(collection)).optimizers_config(OptimizersConfigDiff::default());
+                    self.client.update_collection(req).await.map_err(|e| self.read_error(collection, e))?;
+                    nudged = true;
+                } else if status == CollectionStatus::Red as i32 {
+                    return Err(common::backend_error(format!("qdrant collection {} is red", qname(collection))));
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    "vector_store_timeout",
+                    format!("qdrant collection {} still optimizing after {:?}", qname(collection), self.config.optimize_timeout),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+impl ServerStore {
+    fn read_error(&self, collection: &str, e: QdrantError) -> Error {
+        let e = server_error(Some(collection), e);
+        if e.kind == ErrorKind::NotFound {
+            // Deleted behind our back: forget the cached dimension.
+            self.dims.write().unwrap_or_else(|e| e.into_inner()).remove(collection);
+        }
+        e
+    }
+
+    fn write_error(&self, collection: &str, e: QdrantError) -> Error {
+        self.read_error(collection, e)
+    }
+}
+
+fn qname(collection: &str) -> String {
+    format!("{COLLECTION_PREFIX}{collection}")
+}
+
+fn to_filter(f: &PayloadFilter) -> Option<Filter> {
+    let mut must = Vec::new();
+    if let Some(l) = &f.label {
+        must.push(Condition::matches("label", l.clone()));
+    }
+    if let Some(k) = f.kind {
+        must.push(Condition::matches("kind", k.as_str().to_string()));
+    }
+    if let Some(t) = &f.tenant {
+        must.push(Condition::matches("tenant", t.clone()));
+    }
+    (!must.is_empty()).then(|| Filter::must(must))
+}
+
+fn payload_str(payload: &HashMap<String, Value>, key: &str) -> Option<String> {
+    match payload.get(key).and_then(|v| v.kind.as_ref()) {
+        Some(Kind::StringValue(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn point_id_string(id: &PointId) -> String {
+    use qdrant_client::qdrant::point_id::PointIdOptions;
+    match &id.point_id_options {
+        Some(PointIdOptions::Uuid(s)) => s.clone(),
+        Some(PointIdOptions::Num(n)) => n.to_string(),
+        None => String::new(),
+    }
+}
+
+// gRPC status codes (numbers fixed by the gRPC spec; tonic is not a direct dependency).
+const GRPC_CANCELLED: i32 = 1;
+const GRPC_UNKNOWN: i32 = 2;
+const GRPC_INVALID_ARGUMENT: i32 = 3;
+const GRPC_DEADLINE_EXCEEDED: i32 = 4;
+const GRPC_NOT_FOUND: i32 = 5;
+const GRPC_PERMISSION_DENIED: i32 = 7;
+const GRPC_RESOURCE_EXHAUSTED: i32 = 8;
+const GRPC_INTERNAL: i32 = 13;
+const GRPC_UNAVAILABLE: i32 = 14;
+const GRPC_UNAUTHENTICATED: i32 = 16;
+
+/// Map a client error to pyxa's error. `collection` (pyxa name) turns NotFound into
+/// `unknown_collection`.
+pub(crate) fn server_error(collection: Option<&str>, e: QdrantError) -> Error {
+    let (code, msg) = match &e {
+        QdrantError::ResponseError { status } => (status.code() as i32, status.message().to_string()),
+        QdrantError::ResourceExhaustedError { retry_after_seconds, .. } => {
+            return Error::overloaded(format!("qdrant is overloaded, retry after {retry_after_seconds} s"));
+        }
+        QdrantError::InvalidUri(_) => return Error::setup("vector_store_config", format!("qdrant: {e}")),
+        _ => return common::backend_error(format!("qdrant: {e}")),
+    };
+    let message = format!("qdrant: {msg}");
+    match code {
+        GRPC_UNAVAILABLE | GRPC_UNKNOWN => Error::unavailable("vector_store_unavailable", message),
+        // qdrant-client reports a failed connect as Internal "Failed to connect to ...".
+        GRPC_INTERNAL if msg.contains("Failed to connect") || msg.contains("transport error") => {
+            Error::unavailable("vector_store_unavailable", message)
+        }
+        GRPC_DEADLINE_EXCEEDED => Error::new(ErrorKind::Timeout, "vector_store_timeout", message),
+        // tonic reports its own request timeout as Cancelled "Timeout expired".
+        GRPC_CANCELLED if msg.contains("Timeout") || msg.contains("timeout") => {
+            Error::new(ErrorKind::Timeout, "vector_store_timeout", message)
+        }
+        GRPC_NOT_FOUND => match collection {
+            Some(c) => common::unknown_collection(c),
+            None => Error::not_found("vector_store_not_found", message),
+        },
+        GRPC_INVALID_ARGUMENT if msg.contains("dimension") => Error::invalid("vector_dim_mismatch", message),
+        GRPC_INVALID_ARGUMENT => Error::invalid("invalid_vector_request", message),
+        GRPC_UNAUTHENTICATED | GRPC_PERMISSION_DENIED => Error::setup("vector_store_auth", message),
+        GRPC_RESOURCE_EXHAUSTED => Error::overloaded(message),
+        _ => common::backend_error(message),
+    }
+}

@@ -1,0 +1,263 @@
+//! pyxa's configuration: one clap struct, every flag also an environment variable `PYXA_*`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use pyxa_encoders::Device;
+
+#[derive(Debug, Parser)]
+#[command(name = "pyxa", version, about = "Answers questions about photos and text, grounded in what it knows")]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command shares.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// pyxa's home: downloads, ONNX Runtime, model bundles (default: the user's cache dir/pyxa).
+    #[arg(long, env = "PYXA_HOME", global = true)]
+    pub home: Option<PathBuf>,
+    /// Where inference runs: cpu, cuda, tensorrt or auto (GPU when present, else CPU).
+    #[arg(long, env = "PYXA_DEVICE", default_value = "cpu", global = true)]
+    pub device: Device,
+    /// The ONNX Runtime shared library (default: the one `pyxa models pull` installed; the GPU
+    /// build for --device cuda/tensorrt/auto when installed).
+    #[arg(long, env = "PYXA_ORT_LIBRARY", global = true)]
+    pub ort_library: Option<PathBuf>,
+    /// A model bundle folder (manifest.json + ONNX files), e.g. a CLIP export.
+    #[arg(long, env = "PYXA_BUNDLE", global = true)]
+    pub bundle: Option<PathBuf>,
+    /// ONNX Runtime threads per encoder session.
+    #[arg(long, env = "PYXA_ENCODER_THREADS", default_value_t = 1, global = true)]
+    pub encoder_threads: usize,
+    /// Largest encoder batch.
+    #[arg(long, env = "PYXA_MAX_BATCH", default_value_t = 8, global = true)]
+    pub max_batch: usize,
+    /// Requests waiting per encoder before `overloaded`.
+    #[arg(long, env = "PYXA_QUEUE_CAPACITY", default_value_t = 64, global = true)]
+    pub queue_capacity: usize,
+    /// Log filter (tracing env-filter syntax).
+    #[arg(long, env = "PYXA_LOG", default_value = "info", global = true)]
+    pub log: String,
+}
+
+impl CommonArgs {
+    pub fn home(&self) -> pyxa_encoders::provision::Home {
+        let root = self
+            .home
+            .clone()
+            .unwrap_or_else(|| dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join("pyxa"));
+        pyxa_encoders::provision::Home::new(root)
+    }
+
+    pub fn encoder_config(&self) -> pyxa_encoders::EncoderConfig {
+        let home = self.home();
+        let ort_library = self.ort_library.clone().unwrap_or_else(|| {
+            let gpu = home.ort_gpu_library();
+            if self.device != Device::Cpu && gpu.exists() {
+                gpu
+            } else {
+                home.ort_library()
+            }
+        });
+        let bundle = self.bundle.clone().unwrap_or_else(|| home.default_bundle());
+        let mut config = pyxa_encoders::EncoderConfig::new(bundle, ort_library);
+        config.device = self.device;
+        config.threads = self.encoder_threads;
+        config.max_batch = self.max_batch;
+        config.queue_capacity = self.queue_capacity;
+        config
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service (REST API, OpenAI-compatible chat, web portal).
+    Serve(ServeArgs),
+    /// Classify a photo: label probabilities (zero-shot over --labels, or the built-in classes).
+    Classify(ClassifyArgs),
+    /// Print the embedding of a photo or a text as JSON.
+    Embed(EmbedArgs),
+    /// Add a folder of labelled photos to a collection.
+    Ingest(IngestArgs),
+    /// Ask a question about a photo (and/or text) against a running or embedded pyxa.
+    Ask(AskArgs),
+    /// Provision or list runtime and models.
+    Models {
+        #[command(subcommand)]
+        command: ModelsCommand,
+    },
+    /// Benchmarks with comparable figures.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Fetch and build runtime and models (idempotent). No name: everything marked default.
+    Pull {
+        /// ort-cpu, ort-gpu, default (the encoder bundle), smollm2, test-photos.
+        names: Vec<String>,
+        /// Rebuild even when installed.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Show what is installed.
+    List,
+}
+
+/// Where state lives and which stores and generator to use.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Data directory: SQLite database, Qdrant Edge shards, blobs.
+    #[arg(long, env = "PYXA_DATA_DIR", default_value = "pyxa-data")]
+    pub data_dir: PathBuf,
+    /// SQL database URL (default: SQLite in the data dir). `postgres://...` for Postgres.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// A Qdrant server or cluster (gRPC URL, e.g. http://localhost:6334). Default: Qdrant Edge in-process.
+    #[arg(long, env = "PYXA_QDRANT_URL")]
+    pub qdrant_url: Option<String>,
+    /// API key for the Qdrant server.
+    #[arg(long, env = "PYXA_QDRANT_API_KEY", hide_env_values = true)]
+    pub qdrant_api_key: Option<String>,
+    /// Shards per collection on a Qdrant cluster.
+    #[arg(long, env = "PYXA_QDRANT_SHARDS", default_value_t = 1)]
+    pub qdrant_shards: u32,
+    /// Replication factor on a Qdrant cluster.
+    #[arg(long, env = "PYXA_QDRANT_REPLICATION", default_value_t = 1)]
+    pub qdrant_replication: u32,
+}
+
+/// The answer generator.
+#[derive(Debug, Clone, Args)]
+pub struct GeneratorArgs {
+    /// `local` (GGUF in-process), `openai` (any OpenAI-compatible server) or `none` (candidates only).
+    #[arg(long, env = "PYXA_GENERATOR", default_value = "local")]
+    pub generator: String,
+    /// GGUF file for the local generator (default: the provisioned SmolLM2-135M-Instruct).
+    #[arg(long, env = "PYXA_GGUF")]
+    pub gguf: Option<PathBuf>,
+    /// Threads for the local generator (1 is fastest on a small shared machine).
+    #[arg(long, env = "PYXA_LLM_THREADS", default_value_t = 1)]
+    pub llm_threads: usize,
+    /// Base URL of the OpenAI-compatible server, e.g. http://localhost:11434/v1.
+    #[arg(long, env = "PYXA_OPENAI_BASE_URL")]
+    pub openai_base_url: Option<String>,
+    /// Model name on the OpenAI-compatible server.
+    #[arg(long, env = "PYXA_OPENAI_MODEL", default_value = "gpt-4o-mini")]
+    pub openai_model: String,
+    /// API key for the OpenAI-compatible server (never logged).
+    #[arg(long, env = "PYXA_OPENAI_API_KEY", hide_env_values = true)]
+    pub openai_api_key: Option<String>,
+    /// Seconds before a request to the OpenAI-compatible server times out.
+    #[arg(long, env = "PYXA_OPENAI_TIMEOUT_SECS", default_value_t = 60)]
+    pub openai_timeout_secs: u64,
+    /// Most tokens an answer may have.
+    #[arg(long, env = "PYXA_MAX_ANSWER_TOKENS", default_value_t = 64)]
+    pub max_answer_tokens: usize,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[arg(long, env = "PYXA_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+    #[arg(long, env = "PYXA_PORT", default_value_t = 8080)]
+    pub port: u16,
+    #[command(flatten)]
+    pub stores: StoreArgs,
+    #[command(flatten)]
+    pub generator: GeneratorArgs,
+    /// Largest request body in bytes (uploads).
+    #[arg(long, env = "PYXA_MAX_UPLOAD_BYTES", default_value_t = 25 * 1024 * 1024)]
+    pub max_upload_bytes: usize,
+    /// Let /v1/chat/completions fetch `image_url` parts over http(s) (off: data URLs only).
+    #[arg(long, env = "PYXA_ALLOW_REMOTE_IMAGES")]
+    pub allow_remote_images: bool,
+    /// Below this top-candidate probability the answer says it is not sure.
+    #[arg(long, env = "PYXA_CONFIDENCE_THRESHOLD", default_value_t = 0.35)]
+    pub confidence_threshold: f32,
+    /// Worker threads of the HTTP server.
+    #[arg(long, env = "PYXA_HTTP_WORKERS", default_value_t = 2)]
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ClassifyArgs {
+    /// The photo.
+    pub photo: PathBuf,
+    /// Comma-separated candidate labels, e.g. "a cat,a dog". Default: the built-in classes.
+    #[arg(long)]
+    pub labels: Option<String>,
+    /// How many candidates to print.
+    #[arg(long, default_value_t = 5)]
+    pub top: usize,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EmbedArgs {
+    /// A photo to embed.
+    #[arg(long, conflicts_with = "text")]
+    pub image: Option<PathBuf>,
+    /// A text to embed.
+    #[arg(long)]
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct IngestArgs {
+    /// Folder of photos: labels from sub-folder names, or from a manifest.
+    pub dir: PathBuf,
+    #[arg(long, default_value = "default")]
+    pub collection: String,
+    /// CSV (`file,label[,text]`) or JSONL (`{"file","label","text","metadata"}`) manifest, relative to DIR.
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
+    #[command(flatten)]
+    pub stores: StoreArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AskArgs {
+    /// The question.
+    pub prompt: String,
+    #[arg(long)]
+    pub image: Option<PathBuf>,
+    #[arg(long, default_value = "default")]
+    pub collection: String,
+    /// chat (model knowledge plus evidence) or query (evidence only).
+    #[arg(long, default_value = "chat")]
+    pub mode: String,
+    /// Print the whole JSON response instead of a readable answer.
+    #[arg(long)]
+    pub json: bool,
+    /// Ask a running server instead of loading everything in-process.
+    #[arg(long, env = "PYXA_URL")]
+    pub url: Option<String>,
+    #[command(flatten)]
+    pub stores: StoreArgs,
+    #[command(flatten)]
+    pub generator: GeneratorArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// encoders, vectors or ask.
+    #[arg(default_value = "encoders")]
+    pub what: String,
+    /// Folder of photos to use (default: the provisioned test photos).
+    #[arg(long)]
+    pub photos: Option<PathBuf>,
+    /// Seconds per measurement.
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f64,
+    /// Skip the Python onnxruntime + PIL baseline.
+    #[arg(long)]
+    pub no_baseline: bool,
+    #[command(flatten)]
+    pub stores: StoreArgs,
+    #[command(flatten)]
+    pub generator: GeneratorArgs,
+}

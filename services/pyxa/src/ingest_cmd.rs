@@ -1,0 +1,103 @@
+//! `pyxa ingest DIR --collection NAME`: labels from sub-folder names or a CSV/JSONL manifest,
+//! a progress bar, idempotent by content hash (safe to interrupt and re-run).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+
+use crate::config::{CommonArgs, IngestArgs};
+use crate::kb::ItemInput;
+
+#[derive(Debug, Deserialize)]
+struct ManifestRow {
+    file: String,
+    #[serde(default)]
+    label: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    metadata: Option<serde_json::Value>,
+}
+
+const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "webp", "gif"];
+
+/// (file, label, text, metadata) for every photo to ingest.
+fn plan(dir: &Path, manifest: Option<&Path>) -> Result<Vec<(PathBuf, Option<String>, Option<String>, Option<serde_json::Value>)>> {
+    let root = dir.canonicalize().with_context(|| format!("{} does not exist", dir.display()))?;
+    let mut rows = Vec::new();
+    if let Some(manifest) = manifest {
+        let path = root.join(manifest);
+        let raw = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let parsed: Vec<ManifestRow> = if path.extension().is_some_and(|e| e == "jsonl") {
+            raw.lines().filter(|l| !l.trim().is_empty()).map(serde_json::from_str).collect::<Result<_, _>>()?
+        } else {
+            let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(raw.as_bytes());
+            reader.deserialize().collect::<Result<_, _>>()?
+        };
+        for row in parsed {
+            let file = root.join(&row.file).canonicalize().with_context(|| format!("{} in the manifest does not exist", row.file))?;
+            // Manifests may not point outside the folder being ingested.
+            if !file.starts_with(&root) {
+                bail!("{} is outside {}", row.file, root.display());
+            }
+            rows.push((file, row.label, row.text, row.metadata));
+        }
+    } else {
+        let mut stack = vec![root.clone()];
+        while let Some(d) = stack.pop() {
+            let mut entries: Vec<_> = std::fs::read_dir(&d)?.flatten().map(|e| e.path()).collect();
+            entries.sort();
+            for p in entries {
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().and_then(|e| e.to_str()).is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str())) {
+                    let label = p.parent().filter(|parent| *parent != root).and_then(|parent| parent.file_name()).map(|n| n.to_string_lossy().into_owned());
+                    rows.push((p, label, None, None));
+                }
+            }
+        }
+    }
+    Ok(rows)
+}
+
+pub async fn ingest(common: CommonArgs, args: IngestArgs) -> Result<()> {
+    let rows = plan(&args.dir, args.manifest.as_deref())?;
+    if rows.is_empty() {
+        bail!("no photos found in {}", args.dir.display());
+    }
+    let kb = crate::state::open_stores(&common, &args.stores).await?;
+    if kb.meta.get_collection(&args.collection).await?.is_none() {
+        kb.create_collection(&args.collection, "").await?;
+    }
+    let bar = indicatif::ProgressBar::new(rows.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg} [{elapsed_precise}, eta {eta}]")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let (mut added, mut skipped, mut failed) = (0usize, 0usize, 0usize);
+    for (file, label, text, metadata) in rows {
+        bar.set_message(file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        let bytes = std::fs::read(&file)?;
+        let mut metadata = metadata.unwrap_or_else(|| serde_json::json!({}));
+        if let Some(obj) = metadata.as_object_mut() {
+            obj.insert("source_file".into(), file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default().into());
+        }
+        match kb.add_item(&args.collection, ItemInput { image: Some(bytes), text, label, metadata: Some(metadata), tenant: None }).await {
+            Ok(_) => added += 1,
+            Err(e) if e.code == "duplicate_item" => skipped += 1,
+            Err(e) => {
+                failed += 1;
+                bar.println(format!("{}: {e}", file.display()));
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    kb.vectors.optimize(&args.collection).await?;
+    println!("{}", serde_json::json!({"collection": args.collection, "added": added, "already_present": skipped, "failed": failed}));
+    if failed > 0 {
+        bail!("{failed} files could not be ingested");
+    }
+    Ok(())
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Starts a real `pyxa serve` (real models, Qdrant Edge, SQLite in a temp dir) on a free loopback
+# port and runs the Playwright tests in Debian's Chromium against it.
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+PYXA_BIN="${PYXA_BIN:-${CARGO_TARGET_DIR:-$HOME/.cache/pyxa/target}/release/pyxa}"
+PYXA_HOME="${PYXA_HOME:-$HOME/.cache/pyxa}"
+
+(cd "$HERE" && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund; })
+
+DATA="$(mktemp -d /tmp/pyxa-browser-XXXXXX)"
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+"$PYXA_BIN" serve --host 127.0.0.1 --port "$PORT" --data-dir "$DATA" > "$DATA/server.log" 2>&1 &
+SERVER=$!
+cleanup() { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; rm -rf "$DATA"; }
+trap cleanup EXIT
+for _ in $(seq 1 240); do
+    curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break
+    kill -0 "$SERVER" 2>/dev/null || { cat "$DATA/server.log"; exit 1; }
+    sleep 0.5
+done
+curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null || { echo "pyxa did not become ready"; cat "$DATA/server.log"; exit 1; }
+
+export PYXA_URL="http://127.0.0.1:$PORT"
+export PYXA_TEST_IMAGES="$PYXA_HOME/test-photos"
+export PYXA_ARTIFACTS="${PYXA_ARTIFACTS:-$ROOT/artifacts}"
+mkdir -p "$PYXA_ARTIFACTS"
+cd "$HERE"
+status=0
+node --test --test-concurrency=1 portal.test.mjs || status=$?
+if [ $status -ne 0 ]; then echo "--- server log ---"; tail -50 "$DATA/server.log"; fi
+exit $status

@@ -1,0 +1,374 @@
+// Fast UI tests of the portal against the in-process mock server
+// (mock-server.mjs). They need no models: node --test ui.test.mjs
+// (PYXA_TEST_IMAGES must point at the scikit-image photos).
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { startMockServer } from './mock-server.mjs';
+import {
+  launch, testImages, artifactsDir, openPage, waitForAnswer, uploadViaUi, unexpectedProblems, apiJson,
+} from './helpers.mjs';
+
+describe('portal UI (mock server)', { timeout: 300_000 }, () => {
+  let mock;
+  let browser;
+  let images;
+  let artifacts;
+
+  before(async () => {
+    mock = await startMockServer({ tokenDelayMs: 8 });
+    images = await testImages();
+    artifacts = await artifactsDir();
+    browser = await launch();
+    const page = await openPage(browser, mock.url);
+    await uploadViaUi(page, 'default', [
+      { path: images.chelsea, label: 'cat' },
+      { path: images.coffee, label: 'coffee' },
+      { path: images.rocket, label: 'rocket' },
+    ]);
+    await page.context().close();
+  });
+
+  after(async () => {
+    if (browser) await browser.close();
+    if (mock) await mock.close();
+  });
+
+  async function ask(page, file, prompt) {
+    if (file) await page.setInputFiles('[data-testid="photo-input"]', file);
+    if (prompt !== undefined) await page.fill('[data-testid="prompt"]', prompt);
+    const n = await page.locator('[data-testid="turn"]').count();
+    await page.click('[data-testid="ask-submit"]');
+    await page.locator('[data-testid="turn"]').nth(n).waitFor();
+    return waitForAnswer(page, { timeout: 30_000 });
+  }
+
+  it('loads with no console errors or CSP violations, and serves every asset', async () => {
+    const page = await openPage(browser, mock.url);
+    const failed = [];
+    page.on('requestfailed', (r) => failed.push(r.url()));
+    page.on('response', (r) => { if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`); });
+    await page.goto(`${mock.url}/`);
+    await page.locator('[data-testid="health"][data-state="ok"]').waitFor();
+    assert.deepEqual(failed, []);
+    assert.deepEqual(unexpectedProblems(page), []);
+    // No inline styles or handlers in the markup (the CSP forbids them).
+    const html = await readFile(new URL('../../frontend/index.html', import.meta.url), 'utf8');
+    assert.doesNotMatch(html, /\sstyle=|\son[a-z]+=|<script(?![^>]*\bsrc=)/i);
+    await page.context().close();
+  });
+
+  it('streams the answer into an aria-live region, then shows candidates, evidence and timings', async () => {
+    const page = await openPage(browser, mock.url);
+    await page.goto(`${mock.url}/#/ask`);
+    await page.setInputFiles('[data-testid="photo-input"]', images.chelsea);
+    await page.fill('[data-testid="prompt"]', 'What is this? #slow');
+    await page.click('[data-testid="ask-submit"]');
+    // Partial text while still streaming, with the Stop button offered.
+    await page.waitForFunction(() => {
+      const t = document.querySelector('.turn.is-streaming [data-testid="answer-text"]');
+      return t && t.textContent.length > 3;
+    }, null, { timeout: 10_000 });
+    assert.ok(await page.locator('[data-testid="ask-stop"]').isVisible());
+    const turn = await waitForAnswer(page, { timeout: 30_000 });
+    assert.equal(await turn.locator('[data-testid="answer-text"]').getAttribute('aria-live'), 'polite');
+    assert.equal(await turn.locator('[data-testid="candidate"]').first().getAttribute('data-label'), 'cat');
+    assert.equal(await turn.locator('[data-testid="evidence-item"]').count(), 3);
+    assert.match(await turn.locator('[data-testid="timing-total"]').innerText(), /ms/);
+    assert.ok(await page.locator('[data-testid="ask-submit"]').isVisible());
+    // Bars are sized from JS (allowed by the CSP), not from inline HTML.
+    const width = await turn.locator('.candidate.is-top .cand-bar').evaluate((n) => n.style.width);
+    assert.match(width, /^\d+(\.\d+)?%$/);
+    await page.context().close();
+  });
+
+  it('stop aborts a streaming answer', async () => {
+    const page = await openPage(browser, mock.url);
+    await page.goto(`${mock.url}/#/ask`);
+    await page.setInputFiles('[data-testid="photo-input"]', images.chelsea);
+    await page.fill('[data-testid="prompt"]', 'Tell me slowly #slow');
+    await page.click('[data-testid="ask-submit"]');
+    await page.waitForFunction(() => document.querySelector('.turn.is-streaming [data-testid="answer-text"]')?.textContent.length > 0);
+    await page.click('[data-testid="ask-stop"]');
+    await page.locator('[data-testid="turn-status"]', { hasText: 'Stopped' }).waitFor();
+    assert.ok(await page.locator('[data-testid="ask-submit"]').isVisible());
+    assert.deepEqual(unexpectedProblems(page), []);
+    await page.context().close();
+  });
+
+  it('citations highlight their evidence thumbnail on hover, focus and click', async () => {
+    const page = await openPage(browser, mock.url);
+    await page.goto(`${mock.url}/#/ask`);
+    const turn = await ask(page, images.chelsea);
+    const cite = turn.locator('[data-testid="cite"]').first();
+    const n = await cite.getAttribute('data-n');
+    const ev = turn.locator(`[data-testid="evidence-item"][data-n="${n}"]`);
+    await cite.hover();
+    assert.ok(await ev.evaluate((x) => x.classList.contains('is-active')), 'hover highlights');
+    await page.mouse.move(5, 500);
+    assert.ok(!(await ev.evaluate((x) => x.classList.contains('is-active'))), 'leaving removes the highlight');
+    await cite.focus();
+    assert.ok(await ev.evaluate((x) => x.classList.contains('is-active')), 'focus highlights');
+    assert.match(await cite.getAttribute('aria-label'), /Source 1: cat/);
+    await cite.click();
+    await page.mouse.move(5, 500);
+    await page.locator('[data-testid="prompt"]').focus();
+    assert.ok(await ev.evaluate((x) => x.classList.contains('is-active')), 'click pins the highlight');
+    // Hovering the thumbnail highlights the citation in the text too.
+    await cite.click(); // unpin
+    await ev.hover();
+    assert.ok(await cite.evaluate((x) => x.classList.contains('is-active')));
+    await page.screenshot({ path: path.join(artifacts, 'ui-citation.png') });
+    await page.context().close();
+  });
+
+  it('follow-ups reuse the conversation; history lists and reopens it', async () => {
+    const page = await openPage(browser, mock.url);
+    const bodies = [];
+    page.on('request', (r) => { if (r.url().endsWith('/v1/ask')) bodies.push(r.postDataBuffer()?.toString('latin1') || ''); });
+    await page.goto(`${mock.url}/#/ask`);
+    await ask(page, images.coffee);
+    assert.match(page.url(), /#\/ask\/conv_/);
+    const convId = decodeURIComponent(page.url().split('#/ask/')[1]);
+    await page.locator('[data-testid="followup-hint"], #followup-hint').first().waitFor();
+    const second = await ask(page, null, 'Is it hot?');
+    assert.match(bodies[1], new RegExp(`name="conversation_id"\\r\\n\\r\\n${convId}`));
+    assert.doesNotMatch(bodies[1], /name="image"/, 'no photo is resent for a follow-up');
+    assert.match(await second.locator('[data-testid="answer-text"]').innerText(), /follow-up/);
+
+    const item = page.locator(`[data-testid="history-item"][data-id="${convId}"]`);
+    await item.filter({ hasText: '2 questions' }).waitFor();
+    await page.click('[data-testid="new-conversation"]');
+    assert.equal(await page.locator('[data-testid="turn"]').count(), 0);
+    assert.ok(await page.locator('[data-testid="hero"]').isVisible());
+    await item.click();
+    await page.locator('[data-testid="turn"]').nth(1).waitFor();
+    assert.equal(await page.locator('[data-testid="turn"]').count(), 2);
+    assert.equal(await item.getAttribute('aria-current'), 'page');
+    assert.equal(await page.locator('[data-testid="turn-prompt"]').nth(1).innerText(), 'Is it hot?');
+    assert.ok(await page.locator('[data-testid="turn-photo"]').first().isVisible());
+    // A reload of the conversation URL shows it again.
+    await page.reload();
+    await page.locator('[data-testid="turn"]').nth(1).waitFor();
+    assert.deepEqual(unexpectedProblems(page), []);
+    await page.context().close();
+  });
+
+  it('quick-choice correction and "That is right" feedback', async () => {
+    const page = await openPage(browser, mock.url);
+    await page.goto(`${mock.url}/#/ask`);
+    let turn = await ask(page, images.rocket);
+    await turn.locator('[data-testid="feedback-correct"]').click();
+    await turn.locator('[data-testid="feedback-result"]', { hasText: 'Thanks' }).waitFor();
+
+    turn = await ask(page, images.rocket);
+    await turn.locator('[data-testid="feedback-wrong"]').click();
+    assert.equal(await turn.locator('[data-testid="feedback-wrong"]').getAttribute('aria-expanded'), 'true');
+    const choices = turn.locator('[data-testid="correction-choice"]');
+    assert.ok(await choices.count() >= 1, 'other candidates are offered');
+    const label = await choices.first().getAttribute('data-label');
+    await choices.first().click();
+    await turn.locator('[data-testid="feedback-result"]', { hasText: label }).waitFor();
+    assert.match(await turn.locator('[data-testid="feedback-result"]').innerText(), /Learned/);
+    await page.screenshot({ path: path.join(artifacts, 'ui-learned.png') });
+    await page.context().close();
+  });
+
+  it('paste and drag-and-drop attach a photo', async () => {
+    const page = await openPage(browser, mock.url);
+    await page.goto(`${mock.url}/#/ask`);
+    const b64 = (await readFile(images.chelsea)).toString('base64');
+    await page.evaluate((data) => {
+      const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes], 'pasted.png', { type: 'image/png' }));
+      document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true }));
+    }, b64);
+    await page.locator('#preview-name', { hasText: 'pasted.png' }).waitFor();
+    await page.click('[data-testid="preview-remove"]');
+    assert.ok(await page.locator('#attach-empty').isVisible());
+    await page.evaluate((data) => {
+      const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes], 'dropped.png', { type: 'image/png' }));
+      const target = document.getElementById('thread');
+      for (const type of ['dragenter', 'dragover', 'drop']) target.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, b64);
+    await page.locator('#preview-name', { hasText: 'dropped.png' }).waitFor();
+    assert.ok(await page.locator('#drop-overlay').isHidden());
+    // A dropped non-image is refused with a readable message.
+    await page.evaluate(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['hello'], 'notes.txt', { type: 'text/plain' }));
+      document.getElementById('thread').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    await page.locator('[data-testid="ask-error"]', { hasText: 'photo' }).waitFor();
+    assert.equal(await page.locator('[data-testid="camera-input"]').getAttribute('capture'), 'environment');
+    await page.context().close();
+  });
+
+  it('shows an `event: error` from the stream and a JSON 500 with a retry', async () => {
+    const page = await openPage(browser, mock.url);
+    await page.goto(`${mock.url}/#/ask`);
+    await page.setInputFiles('[data-testid="photo-input"]', images.chelsea);
+    await page.fill('[data-testid="prompt"]', 'break it #error');
+    await page.click('[data-testid="ask-submit"]');
+    const err = page.locator('[data-testid="turn-error"]').last();
+    await err.waitFor();
+    assert.match(await err.innerText(), /language model stopped unexpectedly/);
+    await page.fill('[data-testid="prompt"]', 'crash #500');
+    await page.click('[data-testid="ask-submit"]');
+    await page.locator('[data-testid="turn-error"]', { hasText: 'generator crashed' }).waitFor();
+    assert.ok(await page.locator('[data-testid="turn"]').last().getByRole('button', { name: 'Try again' }).isVisible());
+    await page.context().close();
+  });
+
+  it('knowledge base: create, validate, search by text and photo, delete item and collection', async () => {
+    const page = await openPage(browser, mock.url);
+    await page.goto(`${mock.url}/#/kb`);
+    await page.locator('[data-testid="kb-title"]', { hasText: 'default' }).waitFor();
+
+    await page.fill('[data-testid="collection-name"]', 'Bad Name!');
+    await page.click('[data-testid="collection-create"]');
+    await page.locator('[data-testid="collection-error"]', { hasText: 'Lower-case' }).waitFor();
+    await page.fill('[data-testid="collection-name"]', 'default');
+    await page.click('[data-testid="collection-create"]');
+    await page.locator('[data-testid="collection-error"]', { hasText: 'already exists' }).waitFor();
+
+    await page.fill('[data-testid="collection-name"]', 'pets');
+    await page.fill('[data-testid="collection-description"]', 'Our animals');
+    await page.click('[data-testid="collection-create"]');
+    await page.locator('[data-testid="kb-title"]', { hasText: 'pets' }).waitFor();
+    assert.match(page.url(), /#\/kb\/pets$/);
+    await page.locator('[data-testid="items-empty"]').waitFor();
+
+    // Bulk upload with "label for all", two at a time.
+    await page.setInputFiles('[data-testid="kb-file-input"]', [images.chelsea, images.astronaut]);
+    await page.fill('[data-testid="label-all"]', 'friend');
+    await page.click('#label-all-apply');
+    assert.deepEqual(await page.locator('[data-testid="upload-label"]').evaluateAll((xs) => xs.map((x) => x.value)), ['friend', 'friend']);
+    await page.locator('[data-testid="upload-label"]').nth(1).fill('astronaut');
+    await page.click('[data-testid="upload-start"]');
+    await page.locator('[data-testid="upload-progress-text"][data-done]').waitFor();
+    assert.equal(await page.locator('[data-testid="upload-progress"]').getAttribute('aria-valuenow'), '100');
+    await page.locator('[data-testid="item-card"]').nth(1).waitFor();
+    await page.locator('[data-testid="collection-item"][data-name="pets"]', { hasText: '2 photos' }).waitFor();
+
+    // Uploading the same photo again is reported as a duplicate, not a failure.
+    await page.click('[data-testid="upload-clear"]');
+    await page.setInputFiles('[data-testid="kb-file-input"]', [images.chelsea]);
+    await page.click('[data-testid="upload-start"]');
+    await page.locator('[data-testid="upload-row"][data-status="duplicate"]').waitFor();
+    await page.click('[data-testid="upload-clear"]');
+
+    await page.fill('[data-testid="search-text"]', 'astro');
+    await page.press('[data-testid="search-text"]', 'Enter');
+    await page.locator('[data-testid="search-banner"]', { hasText: '1 match' }).waitFor();
+    assert.deepEqual(await page.locator('[data-testid="item-label"]').allInnerTexts(), ['astronaut']);
+    await page.setInputFiles('[data-testid="search-photo"]', images.chelsea);
+    await page.locator('[data-testid="search-banner"]', { hasText: 'chelsea.png' }).waitFor();
+    await page.locator('[data-testid="hit-score"]').first().waitFor();
+    assert.equal(await page.locator('[data-testid="item-label"]').first().innerText(), 'friend');
+    await page.click('#search-clear');
+    await page.locator('[data-testid="item-card"]').nth(1).waitFor();
+    await page.screenshot({ path: path.join(artifacts, 'ui-kb.png'), fullPage: true });
+
+    // Delete one item (confirm in the dialog), then the whole collection.
+    await page.locator('[data-testid="item-card"][data-label="astronaut"] [data-testid="item-delete"]').click();
+    await page.click('[data-testid="confirm-ok"]');
+    await page.locator('[data-testid="item-card"][data-label="astronaut"]').waitFor({ state: 'detached' });
+    const left = await apiJson(mock.url, 'GET', '/v1/collections/pets/items');
+    assert.equal(left.data.total, 1);
+    await page.click('[data-testid="collection-delete"]');
+    await page.click('[data-testid="confirm-cancel"]');
+    assert.ok((await apiJson(mock.url, 'GET', '/v1/collections')).data.collections.some((c) => c.name === 'pets'), 'cancel keeps it');
+    await page.click('[data-testid="collection-delete"]');
+    await page.click('[data-testid="confirm-ok"]');
+    await page.locator('[data-testid="kb-title"]', { hasText: 'default' }).waitFor();
+    await page.locator('[data-testid="collection-item"][data-name="pets"]').waitFor({ state: 'detached' });
+    assert.ok(await page.locator('[data-testid="collection-delete"]').isHidden(), 'default cannot be deleted');
+    assert.deepEqual(unexpectedProblems(page), []);
+    await page.context().close();
+  });
+
+  it('language: defaults from navigator.language, toggles, and is remembered', async () => {
+    const page = await openPage(browser, mock.url, { locale: 'zh-CN' });
+    await page.goto(`${mock.url}/`);
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'zh-CN');
+    assert.equal(await page.locator('[data-testid="nav-ask"]').innerText(), '提问');
+    assert.equal(await page.inputValue('[data-testid="prompt"]'), '这是什么？');
+    assert.equal(await page.title(), 'pyxa — 问问你的照片');
+    await page.click('[data-testid="lang-toggle"]');
+    assert.equal(await page.locator('[data-testid="nav-ask"]').innerText(), 'Ask');
+    assert.equal(await page.inputValue('[data-testid="prompt"]'), 'What is this?', 'the default question follows the language');
+    await page.reload();
+    assert.equal(await page.locator('[data-testid="nav-kb"]').innerText(), 'Knowledge base');
+    await page.context().close();
+  });
+
+  it('theme: follows the system, toggles light/dark, and is remembered', async () => {
+    const page = await openPage(browser, mock.url, { colorScheme: 'dark' });
+    await page.goto(`${mock.url}/#/ask`);
+    const bg = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const darkBg = await bg();
+    await page.click('[data-testid="theme-toggle"]'); // system -> light
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'light');
+    assert.notEqual(await bg(), darkBg);
+    await page.click('[data-testid="theme-toggle"]'); // light -> dark
+    assert.equal(await bg(), darkBg);
+    await page.reload();
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+    await ask(page, images.chelsea);
+    await page.screenshot({ path: path.join(artifacts, 'ui-dark.png') });
+    await page.context().close();
+  });
+
+  it('is usable on a phone: no sideways scrolling, history in a drawer', async () => {
+    const page = await openPage(browser, mock.url, { viewport: { width: 390, height: 844 } });
+    await page.goto(`${mock.url}/#/ask`);
+    await ask(page, images.chelsea);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `page is ${overflow}px wider than the screen`);
+    await page.screenshot({ path: path.join(artifacts, 'ui-phone.png') });
+    assert.ok(await page.locator('[data-testid="history"]').isHidden());
+    await page.click('[data-testid="history-toggle"]');
+    await page.locator('[data-testid="history-item"]').first().waitFor({ state: 'visible' });
+    await page.waitForTimeout(300); // let the drawer finish sliding in
+    await page.screenshot({ path: path.join(artifacts, 'ui-phone-history.png') });
+    await page.keyboard.press('Escape');
+    await page.locator('[data-testid="history"]').waitFor({ state: 'hidden' });
+    await page.goto(`${mock.url}/#/kb/default`);
+    await page.locator('[data-testid="item-card"]').first().waitFor();
+    const kbOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(kbOverflow <= 0, `knowledge base is ${kbOverflow}px wider than the screen`);
+    await page.screenshot({ path: path.join(artifacts, 'ui-phone-kb.png'), fullPage: true });
+    await page.context().close();
+  });
+
+  it('is keyboard accessible: labelled controls, Enter sends, visible focus', async () => {
+    const page = await openPage(browser, mock.url);
+    await page.goto(`${mock.url}/#/ask`);
+    const unlabelled = await page.evaluate(() => [...document.querySelectorAll('button, input, select, textarea, a[href]')]
+      .filter((n) => n.offsetParent !== null || n.type === 'file')
+      .filter((n) => {
+        const name = (n.getAttribute('aria-label') || n.textContent || '').trim();
+        const label = n.labels && n.labels.length;
+        return !name && !label && !n.getAttribute('aria-labelledby');
+      })
+      .map((n) => n.outerHTML.slice(0, 80)));
+    assert.deepEqual(unlabelled, []);
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.className), 'skip-link');
+    // Focus styles exist for keyboard users.
+    await page.locator('[data-testid="ask-submit"]').focus();
+    const shadow = await page.locator('[data-testid="ask-submit"]').evaluate((n) => getComputedStyle(n).boxShadow);
+    assert.notEqual(shadow, 'none');
+    await page.setInputFiles('[data-testid="photo-input"]', images.coffee);
+    await page.locator('[data-testid="prompt"]').focus();
+    await page.keyboard.press('Enter');
+    await waitForAnswer(page, { timeout: 30_000 });
+    await page.context().close();
+  });
+});
