@@ -86,8 +86,7 @@ export const api = {
       form.append('collection', collection);
       form.append('top_k', String(topK));
       if (text) form.append('text', text);
-      if (filter && filter.label) form.append('label', filter.label);
-      if (filter && filter.kind) form.append('kind', filter.kind);
+      if (filter && (filter.label || filter.kind)) form.append('filter', JSON.stringify(filter));
       return request('POST', '/v1/search', { form });
     }
     const body = { collection, text, top_k: topK };

@@ -154,9 +154,9 @@ function renderEvidence(host, citations) {
   host.append(ul);
 }
 
-const STAGES = ['decode', 'encode', 'retrieve', 'generate'];
+const STAGES = ['decode', 'encode', 'retrieve', 'candidates', 'generate'];
 
-function renderTimings(host, timings, models) {
+function renderTimings(host, timings, models, source) {
   clear(host);
   if (!timings || typeof timings !== 'object') { host.hidden = true; return; }
   host.hidden = false;
@@ -181,9 +181,11 @@ function renderTimings(host, timings, models) {
       el('dd', { text: formatMs(v) })));
   });
   host.append(head, stack, legend);
-  if (models && typeof models === 'object' && Object.keys(models).length) {
+  if ((models && typeof models === 'object' && Object.keys(models).length) || source) {
     const kv = el('dl.kv.small');
-    for (const [k, v] of flatten(models)) kv.append(el('div', {}, el('dt', { text: k }), el('dd', { text: v })));
+    const rows = flatten(models || {}).filter(([, v]) => v !== 'null' && v !== '');
+    if (source) rows.unshift(['answer_source', String(source)]);
+    for (const [k, v] of rows) kv.append(el('div', {}, el('dt', { text: k }), el('dd', { text: v })));
     host.append(el('details.tech', {}, tr(el('summary'), 'turn.details'), kv));
   }
 }
@@ -337,7 +339,7 @@ function createTurn(data) {
       renderAnswer(answerText, turn.text, turn.citations);
       answerText.setAttribute('aria-busy', 'false');
       turn.setStatus(null);
-      renderTimings(timingHost, final.timings_ms, final.models);
+      renderTimings(timingHost, final.timings_ms, final.models, final.answer_source);
       if (turn.answerId) buildFeedback(turn, feedback);
       root.classList.add('is-done');
     },
@@ -635,7 +637,11 @@ async function submitQuestion({ prompt, file, photoUrl }) {
     if (err && err.name === 'AbortError') {
       turn.stopped();
     } else {
-      const transient = !(err instanceof ApiError) || err.status === 0 || err.status >= 500;
+      // Offer "Try again" for server, network and generation failures — not for a bad request
+      // (an undecodable photo, an unknown collection…), where repeating cannot help.
+      const clientFault = err instanceof ApiError
+        && ((err.status >= 400 && err.status < 500) || /^(invalid|unsupported|empty|unknown)_|too_large|not_found/.test(err.code || ''));
+      const transient = !clientFault;
       turn.fail(err, transient ? retry : null);
     }
   } finally {

@@ -100,6 +100,7 @@ export const STRINGS = {
     'timing.decode': 'Decode',
     'timing.encode': 'Encode',
     'timing.retrieve': 'Retrieve',
+    'timing.candidates': 'Rank',
     'timing.generate': 'Generate',
 
     'fb.question': 'Is this right?',
@@ -274,6 +275,7 @@ export const STRINGS = {
     'timing.decode': '解码',
     'timing.encode': '编码',
     'timing.retrieve': '检索',
+    'timing.candidates': '排序',
     'timing.generate': '生成',
 
     'fb.question': '回答正确吗？',

@@ -223,7 +223,8 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', frontendDi
       candidates,
       citations,
       mode: fields.mode || 'chat',
-      timings_ms: { decode: 3.2, encode: 41.7, retrieve: 2.4, generate: 180.5, total: 228.9 },
+      timings_ms: { decode: 3.2, encode: 41.7, retrieve: 2.4, candidates: 0.6, generate: 180.5, total: 229.5 },
+      answer_source: 'llm',
       models: { image_encoder: 'mock-clip-vit-b32', generator: 'mock-llm-0.5b' },
     };
     state.answers.set(answerId, { collection, hash, conversation_id: conv.id });
@@ -347,7 +348,7 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', frontendDi
         const f = await parseForm(req, body);
         fields = f.fields;
         hash = storeImage(f.image);
-        fields.filter = { label: fields.label, kind: fields.kind };
+        try { fields.filter = fields.filter ? JSON.parse(fields.filter) : {}; } catch { throw new ApiErr(400, 'invalid_filter', 'filter must be a JSON object.'); }
       } else {
         fields = jsonBody();
       }

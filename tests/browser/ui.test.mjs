@@ -293,6 +293,22 @@ describe('portal UI (mock server)', { timeout: 300_000 }, () => {
     await page.context().close();
   });
 
+  it('points first-time users at an empty knowledge base', async () => {
+    await apiJson(mock.url, 'POST', '/v1/collections', { name: 'empty', description: '' });
+    const page = await openPage(browser, mock.url);
+    await page.goto(`${mock.url}/#/ask`);
+    const note = page.locator('[data-testid="hero-empty-kb"]');
+    await page.locator('[data-testid="ask-collection"]').selectOption('default');
+    assert.ok(await note.isHidden());
+    await page.locator('[data-testid="ask-collection"]').selectOption('empty');
+    await note.waitFor();
+    assert.match(await note.innerText(), /“empty” knowledge base has no photos/);
+    await note.locator('a').click();
+    await page.locator('[data-testid="kb-title"]', { hasText: 'empty' }).waitFor();
+    await apiJson(mock.url, 'DELETE', '/v1/collections/empty');
+    await page.context().close();
+  });
+
   it('language: defaults from navigator.language, toggles, and is remembered', async () => {
     const page = await openPage(browser, mock.url, { locale: 'zh-CN' });
     await page.goto(`${mock.url}/`);

@@ -214,10 +214,16 @@ impl AskService {
         let mut candidates = match &image_vector {
             Some(iv) => {
                 let label_vectors = self.label_embeddings(&collection_labels).await?;
-                let class_probs = image_encoding.as_ref().and_then(|e| e.class_probs.clone());
+                // Query mode answers from the collection alone: the built-in classifier is
+                // model knowledge, so it only takes part in chat mode.
+                let class_probs = match req.mode {
+                    Mode::Chat => image_encoding.as_ref().and_then(|e| e.class_probs.clone()),
+                    Mode::Query => None,
+                };
                 // Follow-ups reuse the stored vector; recover the classifier view from the
                 // previous answer's candidates instead of re-running the model.
-                let previous = if class_probs.is_none() { history.iter().rev().find(|a| a.image_vector.is_some()) } else { None };
+                let is_follow_up = image_encoding.as_ref().is_some_and(|e| e.class_probs.is_none()) && !history.is_empty();
+                let previous = if is_follow_up { history.iter().rev().find(|a| a.image_vector.is_some()) } else { None };
                 match previous {
                     Some(prev) if !hits.iter().any(|h| h.score > 0.999) => {
                         serde_json::from_value::<Vec<CandidateRecord>>(prev.candidates.clone())
@@ -269,7 +275,7 @@ impl AskService {
 
         // Answer.
         let t = Instant::now();
-        let no_evidence = hits.is_empty() && image_vector.is_none();
+        let no_evidence = hits.is_empty();
         let (answer, answer_source) = if req.mode == Mode::Query && no_evidence {
             (no_evidence_answer(language), "template")
         } else {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use pyxa_core::Encoder;
 use pyxa_encoders::{preprocess, OnnxEncoder};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::config::{BenchArgs, CommonArgs};
 
@@ -262,12 +262,7 @@ async fn ask(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
         if label == "with generation" && gen.is_none() {
             continue;
         }
-        let service = crate::ask::AskService::new(kb.clone(), gen, 0.35, args.generator.max_answer_tokens);
-        let state = crate::state::AppState {
-            kb: kb.clone(),
-            ask: service,
-            settings: crate::state::Settings { max_upload_bytes: 25 << 20, allow_remote_images: false, sql_backend: kb.meta.backend(), vector_backend: kb.vectors.info().backend },
-        };
+        let state = crate::state::AppState::new(kb.clone(), gen, 0.35, args.generator.max_answer_tokens, 25 << 20, false);
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         let server = crate::server::run(state, listener, 2)?;
@@ -298,7 +293,6 @@ async fn ask(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
     }
     println!("peak RSS: {:.0} MiB", peak_rss_mib());
     let _ = std::fs::remove_dir_all(&data);
-    let _ = json!({});
     Ok(())
 }
 

@@ -23,7 +23,7 @@ use crate::ask::{AskEvent, AskRequest, Mode};
 use crate::config::{CommonArgs, ServeArgs};
 use crate::errors::{self, error_body, ApiError, ApiResult};
 use crate::kb::{ItemInput, ItemView, MAX_TOP_K};
-use crate::state::{AppState, Settings};
+use crate::state::AppState;
 
 pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
 
@@ -35,14 +35,14 @@ mod assets {
 pub async fn serve(common: CommonArgs, args: ServeArgs) -> anyhow::Result<()> {
     let kb = crate::state::open_stores(&common, &args.stores).await?;
     let generator = crate::state::open_generator(&common, &args.generator).await?;
-    let settings = Settings {
-        max_upload_bytes: args.max_upload_bytes,
-        allow_remote_images: args.allow_remote_images,
-        sql_backend: kb.meta.backend(),
-        vector_backend: kb.vectors.info().backend,
-    };
-    let ask = crate::ask::AskService::new(kb.clone(), generator, args.confidence_threshold, args.generator.max_answer_tokens);
-    let state = AppState { kb, ask, settings };
+    let state = AppState::new(
+        kb,
+        generator,
+        args.confidence_threshold,
+        args.generator.max_answer_tokens,
+        args.max_upload_bytes,
+        args.allow_remote_images,
+    );
     let listener = TcpListener::bind((args.host.as_str(), args.port)).with_context(|| format!("binding {}:{}", args.host, args.port))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "pyxa is listening: open http://{addr}/");

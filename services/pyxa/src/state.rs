@@ -29,6 +29,16 @@ pub struct Settings {
 
 pub async fn open_stores(common: &CommonArgs, stores: &StoreArgs) -> Result<KnowledgeBase> {
     let encoder = crate::cli::load_encoder(common).await?;
+    open_kb(encoder, stores, common.encoder_config().decode_limits).await
+}
+
+/// Opens SQL, the vector store and the blob store in the data dir around a loaded encoder,
+/// makes sure the default collection exists, and repairs what a crash left unsettled.
+pub async fn open_kb(
+    encoder: Arc<dyn pyxa_core::Encoder>,
+    stores: &StoreArgs,
+    decode_limits: pyxa_encoders::DecodeLimits,
+) -> Result<KnowledgeBase> {
     std::fs::create_dir_all(&stores.data_dir).with_context(|| format!("creating {}", stores.data_dir.display()))?;
     let data_dir = stores.data_dir.canonicalize()?;
     let database_url = stores
@@ -48,7 +58,7 @@ pub async fn open_stores(common: &CommonArgs, stores: &StoreArgs) -> Result<Know
     };
     let vectors: Arc<dyn VectorStore> = pyxa_vectors::open_store(vector_config).await?;
     let blobs = BlobStore::open(&data_dir.join("blobs"))?;
-    let kb = KnowledgeBase { encoder, vectors, meta, blobs, decode_limits: common.encoder_config().decode_limits };
+    let kb = KnowledgeBase { encoder, vectors, meta, blobs, decode_limits };
     kb.ensure_default_collection().await?;
     kb.repair().await?;
     Ok(kb)
@@ -71,5 +81,18 @@ pub async fn open_generator(common: &CommonArgs, args: &GeneratorArgs) -> Result
             Ok(Some(Arc::new(pyxa_llm::OpenAiGenerator::new(config)?)))
         }
         other => anyhow::bail!("unknown generator {other:?}: local, openai or none"),
+    }
+}
+
+impl AppState {
+    pub fn new(kb: KnowledgeBase, generator: Option<Arc<dyn Generator>>, confidence_threshold: f32, max_answer_tokens: usize, max_upload_bytes: usize, allow_remote_images: bool) -> Self {
+        let settings = Settings {
+            max_upload_bytes,
+            allow_remote_images,
+            sql_backend: kb.meta.backend(),
+            vector_backend: kb.vectors.info().backend,
+        };
+        let ask = AskService::new(kb.clone(), generator, confidence_threshold, max_answer_tokens);
+        AppState { kb, ask, settings }
     }
 }
