@@ -43,8 +43,13 @@ fn too_large(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::TooLarge, "image_too_large", msg)
 }
 
-/// Decodes jpeg/png/webp/gif (first frame), applies EXIF orientation, flattens alpha on white.
-pub fn decode(bytes: &[u8], limits: DecodeLimits) -> Result<DecodedImage> {
+/// Checks format and dimensions from the header only (cheap): lets a streaming endpoint refuse
+/// a non-image with a 4xx before the stream starts.
+pub fn probe(bytes: &[u8], limits: DecodeLimits) -> Result<(u32, u32)> {
+    header(bytes, limits).map(|(_, decoder)| decoder.dimensions())
+}
+
+fn header(bytes: &[u8], limits: DecodeLimits) -> Result<(ImageFormat, impl ImageDecoder + '_)> {
     if bytes.is_empty() {
         return Err(Error::invalid("empty_image", "the image file is empty (0 bytes)"));
     }
@@ -73,7 +78,7 @@ pub fn decode(bytes: &[u8], limits: DecodeLimits) -> Result<DecodedImage> {
     decode_limits.max_image_height = Some(limits.max_side);
     decode_limits.max_alloc = Some(limits.max_pixels * 4 + (64 << 20));
     reader.limits(decode_limits);
-    let mut decoder = reader.into_decoder().map_err(|e| map_decode_error(e, limits))?;
+    let decoder = reader.into_decoder().map_err(|e| map_decode_error(e, limits))?;
     let (width, height) = decoder.dimensions();
     if width == 0 || height == 0 {
         return Err(invalid_image("the image has no pixels"));
@@ -84,6 +89,12 @@ pub fn decode(bytes: &[u8], limits: DecodeLimits) -> Result<DecodedImage> {
             limits.max_pixels, limits.max_side
         )));
     }
+    Ok((format, decoder))
+}
+
+/// Decodes jpeg/png/webp/gif (first frame), applies EXIF orientation, flattens alpha on white.
+pub fn decode(bytes: &[u8], limits: DecodeLimits) -> Result<DecodedImage> {
+    let (format, mut decoder) = header(bytes, limits)?;
     let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut img = DynamicImage::from_decoder(decoder).map_err(|e| map_decode_error(e, limits))?;
     img.apply_orientation(orientation);

@@ -257,15 +257,19 @@ impl OpenAiGenerator {
         let mut body = response.bytes_stream();
         let mut lines = LineBuffer::default();
         let mut state = StreamState::default();
+        let mut ended = false;
         'read: while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| self.net_error(e))?;
             for line in lines.push(&chunk) {
                 if !self.on_line(&line, &mut state, &mut sink)? {
+                    // `[DONE]` or the sink wants no more: drop the rest (closes the connection).
+                    ended = true;
                     break 'read;
                 }
             }
         }
-        if !state.done {
+        if !ended {
+            // The server closed the stream; a last line may lack its newline.
             if let Some(line) = lines.finish() {
                 self.on_line(&line, &mut state, &mut sink)?;
             }
@@ -298,7 +302,6 @@ impl OpenAiGenerator {
         }
         state.events += 1;
         if data == "[DONE]" {
-            state.done = true;
             return Ok(false);
         }
         let v: Value = serde_json::from_str(data)
@@ -332,7 +335,6 @@ struct StreamState {
     text: String,
     pieces: usize,
     events: usize,
-    done: bool,
     usage: Option<(usize, usize)>,
 }
 

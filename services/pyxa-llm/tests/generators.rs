@@ -259,6 +259,19 @@ async fn openai_streaming_stops_when_the_sink_says_so() {
     let out = g.generate(request("count"), Some(sink)).await.unwrap();
     assert_eq!(out.text, "one ");
     assert_eq!(got.lock().unwrap().len(), 1);
+
+    // A server that just closes the stream (no `[DONE]`, no final newline) is fine too.
+    let last = r#"data: {"choices":[{"index":0,"delta":{"content":"bye"}}]}"#;
+    let server = FakeServer::start(Reply::Sse(
+        format!("{}{last}", sse(&["hi "]).replace("data: [DONE]\n\n", "")),
+        5,
+    ))
+    .await;
+    let g = OpenAiGenerator::new(server.config()).unwrap();
+    let (sink, got) = recording_sink(None);
+    let out = g.generate(request("q"), Some(sink)).await.unwrap();
+    assert_eq!(out.text, "hi bye");
+    assert_eq!(got.lock().unwrap().concat(), "hi bye");
 }
 
 #[tokio::test]

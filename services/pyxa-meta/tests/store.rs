@@ -25,7 +25,12 @@ async fn sqlite_contract() {
 #[tokio::test]
 async fn postgres_contract() {
     let Ok(base) = std::env::var("PYXA_TEST_DATABASE_URL") else {
-        eprintln!("postgres_contract: PYXA_TEST_DATABASE_URL is not set, skipping (see tests/with-postgres.sh)");
+        // Straight to stderr, past the test harness's output capture, so the skip is seen.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "postgres_contract: PYXA_TEST_DATABASE_URL is not set, skipping Postgres (see tests/with-postgres.sh)"
+        );
         return;
     };
     let name = format!("pyxa_test_{}", uuid::Uuid::new_v4().simple());
@@ -35,6 +40,21 @@ async fn postgres_contract() {
     run_contract(&with_database(&base, &name), "postgres").await;
     sqlx::raw_sql(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&admin).await.expect("DROP DATABASE");
     admin.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_settings() {
+    let dir = temp_dir("settings");
+    let store = SqlStore::connect(&format!("sqlite://{}/pyxa.db", dir.display())).await.unwrap();
+    let mut conn = store.pool().acquire().await.unwrap();
+    let mode: String = sqlx::query("PRAGMA journal_mode").fetch_one(&mut *conn).await.unwrap().get(0);
+    let fk: i64 = sqlx::query("PRAGMA foreign_keys").fetch_one(&mut *conn).await.unwrap().get(0);
+    let busy: i64 = sqlx::query("PRAGMA busy_timeout").fetch_one(&mut *conn).await.unwrap().get(0);
+    assert_eq!((mode.as_str(), fk), ("wal", 1));
+    assert!(busy >= 1000, "busy_timeout {busy}");
+    drop(conn);
+    store.close().await;
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[tokio::test]

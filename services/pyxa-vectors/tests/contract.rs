@@ -296,7 +296,7 @@ async fn contract(store: &dyn VectorStore, ns: &str) {
     store.delete(&c, &[]).await.unwrap();
 
     // Upsert replaces the whole point: new label, and the image vector is gone.
-    let mut changed = data[20].clone();
+    let mut changed = data[24].clone();
     assert!(changed.image.is_some() && changed.text.is_some());
     changed.label = Some("bird".into());
     changed.kind = ItemKind::Text;

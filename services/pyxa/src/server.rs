@@ -451,6 +451,9 @@ async fn ask(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload
     }
     // Validate what can fail fast before committing to a 200 event stream.
     state.kb.collection(&ask_req.collection).await?;
+    if let Some(bytes) = &ask_req.image {
+        pyxa_encoders::preprocess::probe(bytes, state.kb.decode_limits)?;
+    }
     let (tx, rx) = mpsc::channel::<AskEvent>(1024);
     let service = state.ask.clone();
     tokio::spawn(async move {
