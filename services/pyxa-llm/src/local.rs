@@ -68,6 +68,16 @@ impl Default for LocalConfig {
 
 /// A GGUF chat model served by llama.cpp on one dedicated thread. Cheap to share (`Arc`);
 /// dropping the last handle stops the thread once the queued requests are done.
+///
+/// * `generate`: the GGUF's own chat template, greedy when `temperature` is 0 (else top-k 40,
+///   top-p 0.95, min-p 0.05, temperature), stops at end-of-turn (`<|im_end|>`/EOS) or
+///   `max_tokens`; the sink gets whole UTF-8 characters only and may stop it by returning false.
+/// * `score`: for each candidate, ln P(candidate as the complete assistant reply): the sum of
+///   the log-softmax over the candidate's tokens *and the template's end-of-turn token*, so a
+///   candidate is not rewarded for being only the start of a longer answer. The prompt is
+///   evaluated once; each candidate then only costs its own few tokens.
+/// * Errors: `Overloaded` when `queue_capacity` requests already wait; `InvalidInput`
+///   `prompt_too_long` beyond the context; `Unavailable` `llm_worker_stopped` if the thread died.
 pub struct LocalGenerator {
     queue: mpsc::Sender<Job>,
     info: GeneratorInfo,

@@ -22,6 +22,7 @@
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
@@ -95,11 +96,59 @@ struct Shard {
     edge: EdgeShard,
     /// Serialises update / flush / optimize (see the module notes).
     write: Mutex<()>,
+    /// Group commit: number of writes applied, and how many of them the last flush covered.
+    written: AtomicU64,
+    flushed: AtomicU64,
+    /// One flusher at a time; writers waiting here find their write already flushed by the
+    /// previous flusher and return without flushing again.
+    flush: Mutex<()>,
 }
 
 impl Shard {
+    fn new(name: String, dim: usize, edge: EdgeShard) -> Self {
+        Self {
+            name,
+            dim,
+            edge,
+            write: Mutex::new(()),
+            written: AtomicU64::new(0),
+            flushed: AtomicU64::new(0),
+            flush: Mutex::new(()),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, ()> {
         self.write.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Apply a write under the write lock; with `durable`, return only once a flush covers it.
+    /// Concurrent writers share flushes (group commit): a flush costs tens of ms (it fsyncs
+    /// every file of every segment), an update of a few points well under one.
+    fn write(&self, durable: bool, apply: impl FnOnce() -> Result<()>) -> Result<()> {
+        let seq = {
+            let _w = self.lock();
+            let r = apply();
+            // Count partial writes too: they become durable with the next flush either way.
+            let seq = self.written.fetch_add(1, Ordering::SeqCst) + 1;
+            r?;
+            seq
+        };
+        if durable {
+            let _f = self.flush.lock().unwrap_or_else(|e| e.into_inner());
+            if self.flushed.load(Ordering::SeqCst) < seq {
+                let w = self.lock();
+                self.flush_locked(&w);
+            }
+        }
+        Ok(())
+    }
+
+    /// Flush everything written so far. Call with the write lock held (`EdgeShard::flush`
+    /// panics if it races an update).
+    fn flush_locked(&self, _write: &MutexGuard<'_, ()>) {
+        let upto = self.written.load(Ordering::SeqCst);
+        self.edge.flush();
+        self.flushed.fetch_max(upto, Ordering::SeqCst);
     }
 }
 
@@ -215,8 +264,8 @@ impl EdgeStore {
             self.shards.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
         blocking(move || {
             for s in shards {
-                let _w = s.lock();
-                s.edge.flush();
+                let w = s.lock();
+                s.flush_locked(&w);
             }
             Ok(())
         })
@@ -260,11 +309,11 @@ impl VectorStore for EdgeStore {
             }
             fs::create_dir_all(&path).map_err(|e| io_error(&path, e))?;
             let edge = EdgeShard::new(&path, edge_config(&cfg, dim)).map_err(|e| edge_error(&name, e))?;
-            let shard = Shard { name, dim, edge, write: Mutex::new(()) };
+            let shard = Shard::new(name, dim, edge);
             {
-                let _w = shard.lock();
+                let w = shard.lock();
                 create_payload_indexes(&shard)?;
-                shard.edge.flush();
+                shard.flush_locked(&w);
             }
             Ok(shard)
         })
@@ -319,20 +368,18 @@ impl VectorStore for EdgeStore {
                 edge_points.push(to_edge_point(id, p));
             }
             blocking(move || {
-                let _w = shard.lock();
-                let mut rest = edge_points;
-                while !rest.is_empty() {
-                    let tail = rest.split_off(rest.len().min(WRITE_CHUNK));
-                    let op = UpdateOperation::PointOperation(PointOperations::UpsertPoints(
-                        PointInsertOperations::PointsList(rest),
-                    ));
-                    shard.edge.update(op).map_err(|e| edge_error(&shard.name, e))?;
-                    rest = tail;
-                }
-                if durable {
-                    shard.edge.flush();
-                }
-                Ok(())
+                shard.write(durable, || {
+                    let mut rest = edge_points;
+                    while !rest.is_empty() {
+                        let tail = rest.split_off(rest.len().min(WRITE_CHUNK));
+                        let op = UpdateOperation::PointOperation(PointOperations::UpsertPoints(
+                            PointInsertOperations::PointsList(rest),
+                        ));
+                        shard.edge.update(op).map_err(|e| edge_error(&shard.name, e))?;
+                        rest = tail;
+                    }
+                    Ok(())
+                })
             })
             .await?;
         }
@@ -348,15 +395,13 @@ impl VectorStore for EdgeStore {
         }
         let durable = self.config.durable_writes;
         blocking(move || {
-            let _w = shard.lock();
-            for chunk in ids.chunks(WRITE_CHUNK) {
-                let op = UpdateOperation::PointOperation(PointOperations::DeletePoints { ids: chunk.to_vec() });
-                shard.edge.update(op).map_err(|e| edge_error(&shard.name, e))?;
-            }
-            if durable {
-                shard.edge.flush();
-            }
-            Ok(())
+            shard.write(durable, || {
+                for chunk in ids.chunks(WRITE_CHUNK) {
+                    let op = UpdateOperation::PointOperation(PointOperations::DeletePoints { ids: chunk.to_vec() });
+                    shard.edge.update(op).map_err(|e| edge_error(&shard.name, e))?;
+                }
+                Ok(())
+            })
         })
         .await
     }
@@ -432,12 +477,12 @@ impl VectorStore for EdgeStore {
     async fn optimize(&self, collection: &str) -> Result<()> {
         let shard = self.shard(collection)?;
         blocking(move || {
-            let _w = shard.lock();
+            let w = shard.lock();
             let t = std::time::Instant::now();
             let changed = shard.edge.optimize().map_err(|e| edge_error(&shard.name, e))?;
             // New appendable segments start without payload indexes: add them (no-op if present).
             create_payload_indexes(&shard)?;
-            shard.edge.flush();
+            shard.flush_locked(&w);
             if changed {
                 tracing::info!(collection = %shard.name, secs = t.elapsed().as_secs_f64(), "vector collection optimized");
             }
@@ -510,7 +555,7 @@ fn load_shard(cfg: &EdgeStoreConfig, path: &Path, name: &str) -> Result<Shard> {
     if optimizers_differ {
         edge.set_optimizers_config(optimizers_config(cfg)).map_err(|e| edge_error(name, e))?;
     }
-    let shard = Shard { name: name.to_string(), dim, edge, write: Mutex::new(()) };
+    let shard = Shard::new(name.to_string(), dim, edge);
     {
         let _w = shard.lock();
         create_payload_indexes(&shard)?;

@@ -631,3 +631,41 @@ async fn edge_sigkill_without_flush_experiment() {
         Err(e) => eprintln!("EXPERIMENT without flush: reopen failed: {e}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn tmp_flush_cost() {
+    let dir = tempfile::tempdir().unwrap();
+    for durable in [false, true] {
+        let mut cfg = EdgeStoreConfig::new(dir.path().join(format!("d{durable}")));
+        cfg.durable_writes = durable;
+        let store = EdgeStore::open_with(cfg).await.unwrap();
+        store.ensure_collection("c", 384).await.unwrap();
+        let mut rng = Rng(5);
+        let pts: Vec<VectorPoint> = (0..10_000).map(|i| VectorPoint { item_id: item_id(i), collection: "c".into(), label: Some("x".into()), kind: ItemKind::Image, tenant: None, image: Some(normalized(rng.vector(384))), text: None }).collect();
+        store.upsert(pts.clone()).await.unwrap();
+        store.flush().await.unwrap();
+        let mut t_up = Vec::new();
+        let mut t_fl = Vec::new();
+        for i in 0..30 {
+            let t = std::time::Instant::now();
+            store.upsert(vec![pts[i].clone()]).await.unwrap();
+            t_up.push(t.elapsed().as_secs_f64() * 1e3);
+            let t = std::time::Instant::now();
+            store.flush().await.unwrap();
+            t_fl.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        t_up.sort_by(f64::total_cmp);
+        t_fl.sort_by(f64::total_cmp);
+        eprintln!("durable={durable}: upsert p50 {:.2} ms max {:.2}; extra flush p50 {:.2} ms max {:.2}", t_up[15], t_up[29], t_fl[15], t_fl[29]);
+        store.optimize("c").await.unwrap();
+        let mut t_up = Vec::new();
+        for i in 0..30 {
+            let t = std::time::Instant::now();
+            store.upsert(vec![pts[i].clone()]).await.unwrap();
+            t_up.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        t_up.sort_by(f64::total_cmp);
+        eprintln!("  after optimize durable={durable}: upsert p50 {:.2} ms max {:.2}", t_up[15], t_up[29]);
+    }
+}

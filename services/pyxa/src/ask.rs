@@ -233,6 +233,7 @@ impl AskService {
                     _ => fuse_candidates(
                         iv,
                         &hits,
+                        exact_label(&hits, image_hash.as_deref()),
                         &collection_labels,
                         &label_vectors,
                         class_probs.as_deref(),
@@ -294,7 +295,7 @@ impl AskService {
                         .generate(GenerationRequest { messages, max_tokens: self.max_answer_tokens, temperature: 0.0 }, sink)
                         .await?;
                     let text = generation.text.trim().to_string();
-                    if answer_names(&text, top.as_ref(), language) && confident {
+                    if answer_names(&text, top.as_ref(), language) && confident && !echoes_context(&text) {
                         (with_citation(text, &citations, top.as_ref()), "llm")
                     } else {
                         (template, "template")
@@ -376,6 +377,7 @@ fn ms(t: Instant) -> f64 {
 pub fn fuse_candidates(
     image: &Embedding,
     hits: &[Hit],
+    exact: Option<&str>,
     labels: &[String],
     label_vectors: &[Embedding],
     class_probs: Option<&[f32]>,
@@ -419,12 +421,31 @@ pub fn fuse_candidates(
             *scores.entry(key).or_default() += builtin_weight * probs[i];
         }
     }
+    // The very same photo was labelled by a user (an upload or a correction): that label is
+    // the answer; the other views keep a small share.
+    if let Some(label) = exact {
+        scores.values_mut().for_each(|p| *p *= 1.0 - EXACT_MATCH_WEIGHT);
+        *scores.entry(label.to_string()).or_default() += EXACT_MATCH_WEIGHT;
+    }
     let mut out: Vec<Candidate> = scores
         .into_iter()
         .map(|(label, p)| Candidate { label_zh: None, label, probability: p })
         .collect();
     sort_candidates(&mut out);
     out
+}
+
+/// Weight of a user's label on the identical photo.
+const EXACT_MATCH_WEIGHT: f32 = 0.9;
+
+/// The label of the newest item holding exactly this photo (UUIDv7 ids sort by time).
+fn exact_label<'a>(hits: &'a [Hit], photo: Option<&str>) -> Option<&'a str> {
+    let photo = photo?;
+    hits.iter()
+        .filter(|h| h.blob_hash.as_deref() == Some(photo))
+        .filter_map(|h| h.label.as_deref().map(|l| (h.item_id.as_str(), l)))
+        .max_by_key(|(id, _)| *id)
+        .map(|(_, label)| label)
 }
 
 /// Without a photo: the labels of the matching items, weighted like kNN votes.
@@ -465,13 +486,23 @@ pub fn zh_for_label(label: &str, classes: &[BuiltinClass]) -> Option<String> {
     if kinds.len() < 2 {
         return None;
     }
-    let mut common: Vec<char> = kinds[0].chars().rev().collect();
-    for k in &kinds[1..] {
-        let n = common.iter().zip(k.chars().rev()).take_while(|(a, b)| *a == b).count();
-        common.truncate(n);
+    // The longest ending most of them share (one odd name such as "Madagascar cat" = a lemur
+    // must not spoil it).
+    let mut best = String::new();
+    for len in 1..=4usize {
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for k in &kinds {
+            let chars: Vec<char> = k.chars().collect();
+            if chars.len() >= len {
+                *counts.entry(chars[chars.len() - len..].iter().collect()).or_default() += 1;
+            }
+        }
+        match counts.into_iter().max_by_key(|(s, n)| (*n, s.clone())) {
+            Some((suffix, n)) if n * 10 >= kinds.len() * 6 && suffix.ends_with(&best) => best = suffix,
+            _ => break,
+        }
     }
-    let s: String = common.into_iter().rev().collect();
-    (!s.is_empty()).then_some(s)
+    (!best.is_empty()).then_some(best)
 }
 
 fn display_label(c: &Candidate, language: Language) -> String {
@@ -531,13 +562,22 @@ fn answer_names(text: &str, top: Option<&Candidate>, language: Language) -> bool
     }
     let lower = text.to_lowercase();
     match language {
-        Language::Zh => top.label_zh.as_deref().map(|zh| text.contains(zh)).unwrap_or_else(|| lower.contains(&top.label.to_lowercase())),
+        Language::Zh => match top.label_zh.as_deref() {
+            Some(zh) => text.contains(zh),
+            None => lower.contains(&top.label.to_lowercase()) && text.chars().any(pyxa_core::text::is_han),
+        },
         Language::En => {
             let label = top.label.to_lowercase();
             let head = label.rsplit(' ').next().unwrap_or(&label).to_string();
             lower.contains(&label) || lower.contains(&head)
         }
     }
+}
+
+/// Small models sometimes recite the context instead of answering.
+fn echoes_context(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    ["image analysis", "top labels", "matching photos", "knowledge base", "similarity"].iter().any(|p| lower.contains(p))
 }
 
 fn with_citation(text: String, citations: &[Citation], top: Option<&Candidate>) -> String {
@@ -567,6 +607,8 @@ fn build_messages(
         (Mode::Query, Language::Zh) => "你是一个有帮助的助手。只根据上下文回答问题。请用中文简短回答。",
         (Mode::Chat, Language::Zh) => "你是一个有帮助的助手。根据上下文和你的知识回答问题。请用中文简短回答。",
     };
+    // The shape that made the small default model answer "This is a cat.": the photo's top
+    // labels, then which knowledge-base photos match, by number.
     let mut context = String::new();
     if !candidates.is_empty() {
         let listed: Vec<String> = candidates
@@ -574,17 +616,22 @@ fn build_messages(
             .take(3)
             .map(|c| format!("{} ({:.2})", display_label(c, language), c.probability))
             .collect();
-        context.push_str(&format!("Image analysis of the uploaded photo: top labels = {}.\n", listed.join(", ")));
+        context.push_str(&format!("Image analysis of the uploaded photo: top labels = {}.", listed.join(", ")));
     }
-    for c in citations.iter().take(5) {
-        context.push_str(&format!("[{}] A known photo labelled \"{}\" (similarity {:.2}).\n", c.n, c.label.as_deref().unwrap_or("?"), c.score));
+    let matches: Vec<String> = citations
+        .iter()
+        .take(5)
+        .filter_map(|c| c.label.as_deref().map(|l| format!("[{}] {l}", c.n)))
+        .collect();
+    if !matches.is_empty() {
+        context.push_str(&format!(" Matching photos in the knowledge base: {}.", matches.join(", ")));
     }
     let mut messages = vec![ChatMessage::system(system)];
     for turn in history.iter().rev().take(2).rev() {
         messages.push(ChatMessage { role: Role::User, content: turn.prompt.clone() });
         messages.push(ChatMessage { role: Role::Assistant, content: turn.answer.clone() });
     }
-    messages.push(ChatMessage::user(format!("Context: {}\nQuestion: {prompt}", context.trim_end())));
+    messages.push(ChatMessage::user(format!("Context: {}\n\nQuestion: {prompt}", context.trim())));
     messages
 }
 
@@ -599,7 +646,13 @@ mod tests {
 
     #[test]
     fn chinese_names_for_user_labels() {
-        let classes = vec![class(0, "tiger cat", "山猫"), class(1, "Persian cat", "波斯猫"), class(2, "espresso", "浓缩咖啡")];
+        let classes = vec![
+            class(0, "tiger cat", "山猫"),
+            class(1, "Persian cat", "波斯猫"),
+            class(2, "Siamese cat", "暹罗猫"),
+            class(3, "Madagascar cat", "环尾狐猴"),
+            class(4, "espresso", "浓缩咖啡"),
+        ];
         assert_eq!(zh_for_label("cat", &classes).as_deref(), Some("猫"));
         assert_eq!(zh_for_label("espresso", &classes).as_deref(), Some("浓缩咖啡"));
         assert_eq!(zh_for_label("猫", &classes).as_deref(), Some("猫"));
@@ -610,13 +663,13 @@ mod tests {
     fn a_near_duplicate_decides_the_answer() {
         let image = vec![1.0, 0.0];
         let hits = vec![
-            Hit { item_id: "a".into(), label: Some("lynx".into()), kind: ItemKind::Image, score: 1.0, thumbnail_url: None, text: None },
-            Hit { item_id: "b".into(), label: Some("cat".into()), kind: ItemKind::Image, score: 0.8, thumbnail_url: None, text: None },
+            Hit { item_id: "a".into(), label: Some("lynx".into()), kind: ItemKind::Image, score: 1.0, thumbnail_url: None, text: None, blob_hash: None },
+            Hit { item_id: "b".into(), label: Some("cat".into()), kind: ItemKind::Image, score: 0.8, thumbnail_url: None, text: None, blob_hash: None },
         ];
         let labels = vec!["cat".to_string(), "lynx".to_string()];
         let label_vectors = vec![vec![1.0, 0.0], vec![0.0, 1.0]];
         let classes = vec![class(0, "tiger cat", "山猫")];
-        let c = fuse_candidates(&image, &hits, &labels, &label_vectors, Some(&[1.0]), &classes, 30.0);
+        let c = fuse_candidates(&image, &hits, None, &labels, &label_vectors, Some(&[1.0]), &classes, 30.0);
         assert_eq!(c[0].label, "lynx", "{c:?}");
         let sum: f32 = c.iter().map(|c| c.probability).sum();
         assert!((sum - 1.0).abs() < 1e-4, "{sum}");

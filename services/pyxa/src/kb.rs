@@ -80,6 +80,9 @@ pub struct Hit {
     pub score: f32,
     pub thumbnail_url: Option<String>,
     pub text: Option<String>,
+    /// The item's photo (sha256): an identical photo in a question is recognised by it.
+    #[serde(skip)]
+    pub blob_hash: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -358,6 +361,7 @@ impl KnowledgeBase {
                 score: best[&i.id],
                 thumbnail_url: i.blob_hash.as_deref().map(blobs::thumbnail_url),
                 text: i.text.clone(),
+                blob_hash: i.blob_hash.clone(),
             })
             .collect();
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.item_id.cmp(&b.item_id)));

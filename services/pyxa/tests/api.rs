@@ -72,7 +72,18 @@ impl TestApp {
 
     async fn start_in(data_dir: PathBuf, generator: Option<Arc<dyn Generator>>) -> TestApp {
         let encoder: Arc<dyn Encoder> = encoder();
-        let kb = pyxa::state::open_kb(encoder, &store_args(data_dir.clone()), DecodeLimits::default()).await.expect("stores open");
+        // A stopped server's worker threads release the previous store a moment later.
+        let mut attempts = 0;
+        let kb = loop {
+            match pyxa::state::open_kb(encoder.clone(), &store_args(data_dir.clone()), DecodeLimits::default()).await {
+                Ok(kb) => break kb,
+                Err(e) if e.to_string().contains("vector_store_locked") && attempts < 50 => {
+                    attempts += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("stores open: {e}"),
+            }
+        };
         let state = AppState::new(kb, generator, 0.35, 48, 25 << 20, false);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -118,18 +129,20 @@ impl TestApp {
     }
 }
 
-/// Variants of a photo (flip, crops, brightness): different files of the same kind.
+/// Distinct variants of a photo (crops, flips, brightness): different files of the same kind.
 fn variants(bytes: &[u8], n: usize) -> Vec<Vec<u8>> {
     let img = image::load_from_memory(bytes).unwrap();
     let (w, h) = (img.width(), img.height());
     let mut out = Vec::new();
-    for i in 0..n {
-        let v = match i % 4 {
-            0 => img.fliph(),
-            1 => img.crop_imm(w / 10, h / 10, w * 8 / 10, h * 8 / 10),
-            2 => img.brighten(25).fliph(),
-            _ => img.crop_imm(w / 20 * (i as u32 % 3), 0, w * 85 / 100, h * 9 / 10),
-        };
+    for i in 0..n as u32 {
+        let m = 2 + 3 * i;
+        let mut v = img.crop_imm(m, m / 2, w - 2 * m, h - m);
+        if i % 2 == 1 {
+            v = v.fliph();
+        }
+        if i % 3 == 2 {
+            v = v.brighten(20);
+        }
         let mut buf = Vec::new();
         v.write_to(&mut Cursor::new(&mut buf), image::ImageFormat::Png).unwrap();
         out.push(buf);
@@ -156,7 +169,7 @@ async fn health_reports_models_providers_and_stores() {
     assert_eq!(body["status"], "ok");
     assert_eq!(body["models"]["encoder"]["bundle"], "pyxa-default");
     assert!(body["models"]["execution_providers"].as_array().unwrap().iter().any(|p| p == "CPUExecutionProvider"));
-    assert_eq!(body["stores"]["vectors"]["backend"], "qdrant-edge");
+    assert!(body["stores"]["vectors"]["backend"].as_str().unwrap().starts_with("qdrant-edge"), "{body}");
     assert_eq!(body["stores"]["sql"]["backend"], "sqlite");
     let (s, doc) = app.json(reqwest::Method::GET, "/openapi.json", None).await;
     assert_eq!(s, 200);

@@ -1,7 +1,9 @@
 //! EdgeStore benchmark on clustered synthetic data (seeded, reproducible).
 //!
 //! For each size: upsert throughput (batches of 1,000 through `VectorStore::upsert`, each
-//! flushed to disk), the latency of a single-point durable upsert, exact-scan search before
+//! flushed to disk; and, in a separate directory, without flushing until the end), the latency
+//! of a single-point durable upsert, the throughput of 8 concurrent single-point writers (group
+//! commit), exact-scan search before
 //! `optimize`, `optimize` time (HNSW build), then exact and indexed search latency (p50/p99, ms)
 //! and QPS on one thread, recall@10 of indexed vs exact search, bytes on disk, reopen time.
 //!
@@ -193,7 +195,9 @@ fn recall(truth: &[Vec<String>], got: &[Vec<String>]) -> f64 {
 struct Row {
     n: usize,
     upsert_pps: f64,
+    upsert_noflush_pps: f64,
     single_upsert_ms: f64,
+    concurrent_single_pps: f64,
     plain: Latency,
     optimize_s: f64,
     exact: Latency,
@@ -208,7 +212,37 @@ struct Row {
     segments: usize,
 }
 
+/// Upsert throughput with `durable_writes: false` (one flush at the end), same data, own dir.
+async fn upsert_without_flush(n: usize, a: &Args) -> f64 {
+    let dir = a.dir.join(format!("pyxa-vector-bench-{}-{n}-noflush", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut cfg = EdgeStoreConfig::new(&dir);
+    cfg.durable_writes = false;
+    let store = EdgeStore::open_with(cfg).await.expect("open");
+    store.ensure_collection("bench", a.dim).await.expect("ensure");
+    let mut rng = Rng(a.seed.wrapping_mul(1_000_003).wrapping_add(n as u64));
+    let data = Data::new(n, a, &mut rng);
+    let k = data.centers.len();
+    let mut time = Duration::ZERO;
+    let mut i = 0;
+    while i < n {
+        let batch: Vec<VectorPoint> =
+            (i..(i + 1000).min(n)).map(|j| point(j, j % k, data.sample(j % k, &mut rng))).collect();
+        let t = Instant::now();
+        store.upsert(batch).await.expect("upsert");
+        time += t.elapsed();
+        i += 1000;
+    }
+    let t = Instant::now();
+    store.flush().await.expect("flush");
+    time += t.elapsed();
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+    n as f64 / time.as_secs_f64()
+}
+
 async fn bench_size(n: usize, a: &Args) -> Row {
+    let upsert_noflush_pps = upsert_without_flush(n, a).await;
     let dir = a.dir.join(format!("pyxa-vector-bench-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let mut cfg = EdgeStoreConfig::new(&dir);
@@ -245,6 +279,28 @@ async fn bench_size(n: usize, a: &Args) -> Row {
     }
     single.sort_by(f64::total_cmp);
 
+    // 8 concurrent writers of single points: flushes are shared (group commit).
+    let store = std::sync::Arc::new(store);
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..8usize {
+        let store = store.clone();
+        let pts: Vec<VectorPoint> = (0..25).map(|j| {
+            let id = 100 + w * 25 + j;
+            point(id, id % k, data.sample(id % k, &mut rng))
+        }).collect();
+        tasks.push(tokio::spawn(async move {
+            for p in pts {
+                store.upsert(vec![p]).await.expect("upsert");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("writer");
+    }
+    let concurrent_single_pps = 200.0 / t.elapsed().as_secs_f64();
+    let store = std::sync::Arc::into_inner(store).expect("no other owner");
+
     let queries: Vec<Vec<f32>> = (0..a.queries).map(|q| data.sample(q % k, &mut rng)).collect();
     let label = |q: usize| PayloadFilter { label: Some(format!("l{}", q % k)), ..Default::default() };
 
@@ -273,7 +329,9 @@ async fn bench_size(n: usize, a: &Args) -> Row {
     Row {
         n,
         upsert_pps,
+        upsert_noflush_pps,
         single_upsert_ms: percentile(&single, 0.5),
+        concurrent_single_pps,
         plain,
         optimize_s,
         exact,
@@ -317,14 +375,16 @@ async fn main() {
         rows.push(row);
     }
     println!();
-    println!("| N | upsert (points/s, batches of 1k, flushed) | single upsert p50 (ms) | optimize (s) | exact scan before optimize p50/p99 (ms) | exact after optimize p50/p99 (ms), QPS | indexed p50/p99 (ms) | indexed QPS | recall@10 | filtered (1 label) indexed p50/p99 (ms), recall@10 | disk / WAL (MB) | reopen (s) |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| N | upsert (points/s, batches of 1k, each flushed) | upsert, no flush until the end (points/s) | single-point upsert p50 (ms) | single-point upserts, 8 writers (points/s) | optimize (s) | exact scan before optimize p50/p99 (ms) | exact after optimize p50/p99 (ms), QPS | indexed p50/p99 (ms) | indexed QPS | recall@10 | filtered (1 label) indexed p50/p99 (ms), recall@10 | disk / WAL (MB) | reopen (s) |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in &rows {
         println!(
-            "| {} | {:.0} | {:.1} | {:.1} | {:.2} / {:.2} | {:.2} / {:.2}, {:.0} | {:.2} / {:.2} | {:.0} | {:.3} | {:.2} / {:.2}, {:.3} | {:.0} / {:.0} | {:.2} |",
+            "| {} | {:.0} | {:.0} | {:.1} | {:.0} | {:.1} | {:.2} / {:.2} | {:.2} / {:.2}, {:.0} | {:.2} / {:.2} | {:.0} | {:.3} | {:.2} / {:.2}, {:.3} | {:.0} / {:.0} | {:.2} |",
             r.n,
             r.upsert_pps,
+            r.upsert_noflush_pps,
             r.single_upsert_ms,
+            r.concurrent_single_pps,
             r.optimize_s,
             r.plain.p50,
             r.plain.p99,
