@@ -2,7 +2,7 @@
 // with candidates, evidence, timings, corrections, follow-ups and history.
 
 import { api, askStream, ApiError } from './api.js';
-import { t, tr, getLang, applyI18n, onLangChange, isDefaultPrompt, formatRelative, formatDate } from './i18n.js';
+import { t, tr, getLang, applyI18n, onLangChange, isDefaultPrompt, formatRelative, formatDate, toDate } from './i18n.js';
 import {
   el, icon, clear, formatBytes, formatScore, formatPercent, formatMs, looksLikeImage,
   filesFromTransfer, dropTarget, showLightbox, fullImageUrl, toast,
@@ -701,7 +701,7 @@ export async function loadHistory() {
   try {
     const data = await api.listConversations();
     state.history = (data && data.conversations) || [];
-    state.history.sort((a, b) => String(b.updated_at || b.created_at || '').localeCompare(String(a.updated_at || a.created_at || '')));
+    state.history.sort((a, b) => Number(b.updated_at || b.created_at || 0) - Number(a.updated_at || a.created_at || 0));
     state.historyLoaded = true;
     renderHistory();
   } catch (err) {
@@ -757,7 +757,7 @@ export async function openConversation(id) {
     clear(els.thread);
     els.thread.append(el('header.conv-head', {},
       el('h2.conv-title', { text: conv.title || t('history.untitled'), testid: 'conversation-title' }),
-      conv.created_at ? el('time.muted', { datetime: conv.created_at, text: formatDate(conv.created_at) }) : null));
+      conv.created_at ? el('time.muted', { datetime: toDate(conv.created_at).toISOString(), text: formatDate(conv.created_at) }) : null));
     let lastUrl = null;
     for (const tdata of conv.turns || []) {
       if (tdata.image_url) lastUrl = tdata.image_url;

@@ -445,15 +445,25 @@ export function formatNumber(n, opts) {
   return new Intl.NumberFormat(locale(), opts).format(n);
 }
 
+/** The API's timestamps are Unix seconds; Date wants milliseconds. */
+export function toDate(value) {
+  if (value instanceof Date) return value;
+  if (typeof value === 'number' || /^\d+$/.test(String(value))) {
+    const n = Number(value);
+    return new Date(n < 1e12 ? n * 1000 : n);
+  }
+  return new Date(value);
+}
+
 export function formatDate(value) {
-  const d = value instanceof Date ? value : new Date(value);
+  const d = toDate(value);
   if (Number.isNaN(d.getTime())) return '';
   return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short' }).format(d);
 }
 
 /** "5 minutes ago" / "5 分钟前". */
 export function formatRelative(value) {
-  const d = value instanceof Date ? value : new Date(value);
+  const d = toDate(value);
   if (Number.isNaN(d.getTime())) return '';
   const diff = (d.getTime() - Date.now()) / 1000;
   const abs = Math.abs(diff);

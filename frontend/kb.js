@@ -2,7 +2,7 @@
 // browsing, text/photo search and deletion.
 
 import { api, ApiError } from './api.js';
-import { t, tr, onLangChange, formatDate } from './i18n.js';
+import { t, tr, onLangChange, formatDate, toDate } from './i18n.js';
 import {
   el, icon, clear, formatBytes, formatScore, looksLikeImage, dropTarget, toast, confirmDialog,
   showLightbox, fullImageUrl,
@@ -134,7 +134,7 @@ function itemCard(item, { score } = {}) {
     el('div.item-body', {},
       el('span.item-label', { text: label || t('kb.unlabelled'), testid: 'item-label' }),
       item.text ? el('span.item-text', { text: item.text }) : null,
-      el('span.item-meta', {}, item.kind ? el('span.tag', { text: item.kind }) : null, item.created_at ? el('time', { datetime: item.created_at, text: formatDate(item.created_at) }) : null)),
+      el('span.item-meta', {}, item.kind ? el('span.tag', { text: item.kind }) : null, item.created_at ? el('time', { datetime: toDate(item.created_at).toISOString(), text: formatDate(item.created_at) }) : null)),
     del);
   return card;
 }

@@ -37,7 +37,7 @@ ensure_rust() {
 
 build_release() {
     step "building pyxa (release; cache: $CARGO_TARGET_DIR)"
-    (cd "$ROOT" && cargo build --release --locked -p pyxa --bin pyxa)
+    (cd "$ROOT" && cargo build --release --locked --workspace)
 }
 
 pull_models() {

@@ -15,7 +15,7 @@ step "Rust tests (release)"
 (cd "$ROOT" && cargo test --release --locked --workspace --no-fail-fast)
 
 step "SQL store tests on PostgreSQL"
-(cd "$ROOT" && bash services/pyxa-meta/tests/with-postgres.sh cargo test --release --locked -p pyxa-meta --test store)
+(cd "$ROOT" && bash services/pyxa-meta/tests/with-postgres.sh cargo test --release --locked --workspace --test store)
 
 step "browser tests (Chromium + Playwright) against a real pyxa serve"
 bash "$ROOT/tests/browser/run.sh"
