@@ -14,11 +14,16 @@ as_root() {
         echo "need root to run: $*" >&2; return 1; fi
 }
 
-# Debian packages: cmake + clang/libclang build llama.cpp (llama-cpp-sys-2); python3-venv for
-# the model converter; extra packages (chromium, postgresql) are passed by test.sh.
+# Debian packages: cmake + clang/libclang build llama.cpp (llama-cpp-sys-2); a Python venv
+# module for the model converter. Callers may name more packages (test.sh: chromium, postgresql).
+# What is already there (installed by any means) is left alone.
 ensure_debian_packages() {
     local missing=()
-    for pkg in cmake clang libclang-dev python3-venv "$@"; do
+    command -v cmake >/dev/null || missing+=(cmake)
+    command -v clang >/dev/null || missing+=(clang)
+    dpkg-query -W -f='${Status}' libclang-dev 2>/dev/null | grep -q "install ok installed" || missing+=(libclang-dev)
+    python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+    for pkg in "$@"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
     done
     if [ ${#missing[@]} -gt 0 ]; then

@@ -4,7 +4,9 @@
 # on PostgreSQL, the OpenAI-client test and the browser tests (Chromium + Playwright).
 source "$(dirname "$0")/setup.sh"
 ensure_rust
-ensure_debian_packages chromium postgresql nodejs npm
+extra=(chromium postgresql)
+command -v npm >/dev/null || extra+=(nodejs npm)
+ensure_debian_packages "${extra[@]}"
 build_release
 pull_models ort-cpu default smollm2 test-photos
 

@@ -232,18 +232,18 @@ impl ImageWorker {
     fn run(mut self, mut rx: mpsc::Receiver<ImageJob>, max_batch: usize) {
         while let Some(batch) = next_batch(&mut rx, max_batch) {
             let started = Instant::now();
-            let pixels: Vec<Vec<f32>> = batch.iter().map(|j| j.pixels.clone()).collect();
+            let (pixels, replies): (Vec<Vec<f32>>, Vec<_>) = batch.into_iter().map(|j| (j.pixels, j.reply)).unzip();
             let result = self.infer(&pixels);
             let elapsed = started.elapsed();
             match result {
                 Ok(rows) => {
-                    for (job, (emb, probs)) in batch.into_iter().zip(rows) {
-                        let _ = job.reply.send(Ok((emb, probs, elapsed)));
+                    for (reply, (emb, probs)) in replies.into_iter().zip(rows) {
+                        let _ = reply.send(Ok((emb, probs, elapsed)));
                     }
                 }
                 Err(e) => {
-                    for job in batch {
-                        let _ = job.reply.send(Err(e.clone()));
+                    for reply in replies {
+                        let _ = reply.send(Err(e.clone()));
                     }
                 }
             }
