@@ -14,13 +14,21 @@
 //! * missing collection: `NotFound` / `unknown_collection` (search, count, contains, upsert,
 //!   delete, optimize; `delete_collection` of a missing collection is a no-op);
 //! * bad collection name, non-UUID item id, vector of the wrong dimension, non-finite values, a
-//!   point with no vector: `InvalidInput` (`invalid_collection_name`, `invalid_item_id`,
-//!   `vector_dim_mismatch`, `invalid_vector`, `point_without_vectors`, `invalid_dim`);
+//!   point with no vector, bad dimension: `InvalidInput` (`invalid_collection_name`,
+//!   `invalid_item_id`, `vector_dim_mismatch`, `invalid_vector`, `point_without_vectors`,
+//!   `invalid_dim`; other requests the engine rejects: `invalid_vector_request`). Points are
+//!   validated before anything is written: a rejected upsert writes nothing;
 //! * `ensure_collection` with another dimension than the existing collection's: `Conflict` /
 //!   `collection_dim_mismatch`;
 //! * server unreachable: `Unavailable` / `vector_store_unavailable`; too slow: `Timeout` /
-//!   `vector_store_timeout`; anything else going wrong inside a backend: `Unavailable` /
-//!   `vector_store_error`.
+//!   `vector_store_timeout`; bad URL: `Setup` / `vector_store_config`; rejected API key:
+//!   `Setup` / `vector_store_auth`; Edge directory already open elsewhere: `Unavailable` /
+//!   `vector_store_locked`; anything else failing inside a backend (I/O, corrupt data):
+//!   `Unavailable` / `vector_store_error`.
+//!
+//! Writes: each `upsert`/`delete` call is durable when it returns (Edge flushes, the server
+//! is asked to `wait`). A flush costs 10-250 ms on these machines, so ingest many points per
+//! `upsert` call where possible; concurrent calls share Edge flushes.
 
 mod common;
 mod edge;

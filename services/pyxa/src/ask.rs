@@ -533,10 +533,21 @@ pub fn template_answer(language: Language, top: Option<&Candidate>, confident: b
     let marks = cite_marks(&supporting(citations, &top.label));
     let marks = if marks.is_empty() { String::new() } else { format!(" {marks}") };
     match (language, confident) {
-        (Language::En, true) => format!("It is {} {} ({}).{marks}", article(&name), name, percent(top.probability)),
-        (Language::En, false) => format!("I'm not sure. It might be {} {} ({}).{marks}", article(&name), name, percent(top.probability)),
+        (Language::En, true) => format!("{} ({}).{marks}", english_is(&name), percent(top.probability)),
+        (Language::En, false) => format!("I'm not sure. Perhaps: {name} ({}).{marks}", percent(top.probability)),
         (Language::Zh, true) => format!("这是{name}（{}）。{marks}", percent(top.probability)),
         (Language::Zh, false) => format!("我不确定，可能是{name}（{}）。{marks}", percent(top.probability)),
+    }
+}
+
+/// "It is a cat" for a plain noun; names and longer labels ("eileen collins") get no article.
+fn english_is(name: &str) -> String {
+    let single_word = !name.contains(' ');
+    let starts_lower = name.chars().next().is_some_and(char::is_lowercase);
+    if single_word && starts_lower {
+        format!("It is {} {name}", article(name))
+    } else {
+        format!("Most likely: {name}")
     }
 }
 

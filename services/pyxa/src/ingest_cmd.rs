@@ -101,3 +101,47 @@ pub async fn ingest(common: CommonArgs, args: IngestArgs) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("pyxa-ingest-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(d.join("cats")).unwrap();
+        std::fs::write(d.join("cats/a.png"), b"x").unwrap();
+        std::fs::write(d.join("b.jpg"), b"x").unwrap();
+        std::fs::write(d.join("notes.txt"), b"x").unwrap();
+        d
+    }
+
+    #[test]
+    fn labels_come_from_sub_folders() {
+        let d = scratch("folders");
+        let rows = plan(&d, None).unwrap();
+        let labels: Vec<Option<String>> = rows.iter().map(|r| r.1.clone()).collect();
+        assert_eq!(rows.len(), 2, "the .txt file is skipped");
+        assert!(labels.contains(&Some("cats".into())) && labels.contains(&None), "{labels:?}");
+    }
+
+    #[test]
+    fn labels_come_from_csv_and_jsonl_manifests() {
+        let d = scratch("manifest");
+        std::fs::write(d.join("labels.csv"), "file,label,text\ncats/a.png,cat,a tabby\nb.jpg,dog,\n").unwrap();
+        let rows = plan(&d, Some(Path::new("labels.csv"))).unwrap();
+        assert_eq!(rows[0].1.as_deref(), Some("cat"));
+        assert_eq!(rows[0].2.as_deref(), Some("a tabby"));
+        assert_eq!(rows[1].1.as_deref(), Some("dog"));
+        std::fs::write(d.join("labels.jsonl"), "{\"file\": \"b.jpg\", \"label\": \"dog\", \"metadata\": {\"k\": 1}}\n").unwrap();
+        let rows = plan(&d, Some(Path::new("labels.jsonl"))).unwrap();
+        assert_eq!(rows[0].3, Some(serde_json::json!({"k": 1})));
+    }
+
+    #[test]
+    fn a_manifest_cannot_reach_outside_the_folder() {
+        let d = scratch("escape");
+        std::fs::write(d.join("labels.csv"), "file,label\n../../etc/passwd,x\n").unwrap();
+        assert!(plan(&d, Some(Path::new("labels.csv"))).is_err());
+    }
+}

@@ -200,6 +200,15 @@ async fn ingest_then_search_by_photo_and_by_text() {
         assert_eq!(s, 200);
         assert_eq!(body["hits"][0]["label"], label, "{text}: {body}");
     }
+    // Image + text together.
+    let form = Form::new()
+        .part("image", Part::bytes(photo("coffee.png")).file_name("q.png"))
+        .text("text", "a cup of coffee")
+        .text("collection", "pets")
+        .text("top_k", "2");
+    let (s, body) = app.multipart("/v1/search", form).await;
+    assert_eq!(s, 200);
+    assert_eq!(body["hits"][0]["label"], "coffee", "{body}");
     // Filter by label.
     let (_, body) = app.json(reqwest::Method::POST, "/v1/search", Some(json!({"collection": "pets", "text": "a cat", "top_k": 5, "filter": {"label": "horse"}}))).await;
     assert!(body["hits"].as_array().unwrap().iter().all(|h| h["label"] == "horse"), "{body}");
