@@ -64,6 +64,17 @@ impl Home {
     pub fn new(root: PathBuf) -> Self {
         Self { root }
     }
+    /// `PYXA_HOME`, else the user's cache folder (`$XDG_CACHE_HOME/pyxa` or `~/.cache/pyxa`).
+    pub fn from_env() -> Self {
+        let root = std::env::var_os("PYXA_HOME").map(PathBuf::from).unwrap_or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+                .unwrap_or_else(std::env::temp_dir)
+                .join("pyxa")
+        });
+        Self { root }
+    }
     pub fn downloads(&self) -> PathBuf {
         self.root.join("downloads")
     }

@@ -1,7 +1,6 @@
 //! Encoders with the real default bundle and real ONNX Runtime (provisioned by
 //! `pyxa models pull default ort-cpu test-photos`; the README's test command does it).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use pyxa_core::{dot, softmax_scaled, Encoder};
@@ -9,10 +8,7 @@ use pyxa_encoders::provision::Home;
 use pyxa_encoders::{Device, EncoderConfig, OnnxEncoder};
 
 fn home() -> Home {
-    let root = std::env::var_os("PYXA_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(".cache/pyxa"));
-    Home::new(root)
+    Home::from_env()
 }
 
 fn photo(name: &str) -> Vec<u8> {

@@ -292,6 +292,10 @@ async fn ask(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
         handle.stop(true).await;
     }
     println!("peak RSS: {:.0} MiB", peak_rss_mib());
+    // Close the stores (Qdrant Edge flushes on drop) before removing their files.
+    drop(generator);
+    drop(kb);
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let _ = std::fs::remove_dir_all(&data);
     Ok(())
 }

@@ -46,11 +46,10 @@ pub struct CommonArgs {
 
 impl CommonArgs {
     pub fn home(&self) -> pyxa_encoders::provision::Home {
-        let root = self
-            .home
-            .clone()
-            .unwrap_or_else(|| dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join("pyxa"));
-        pyxa_encoders::provision::Home::new(root)
+        match &self.home {
+            Some(root) => pyxa_encoders::provision::Home::new(root.clone()),
+            None => pyxa_encoders::provision::Home::from_env(),
+        }
     }
 
     pub fn encoder_config(&self) -> pyxa_encoders::EncoderConfig {

@@ -15,10 +15,7 @@ use reqwest::multipart::{Form, Part};
 use serde_json::{json, Value};
 
 fn home() -> Home {
-    let root = std::env::var_os("PYXA_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(".cache/pyxa"));
-    Home::new(root)
+    Home::from_env()
 }
 
 fn photo(name: &str) -> Vec<u8> {
