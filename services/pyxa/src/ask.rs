@@ -295,7 +295,10 @@ impl AskService {
                         .generate(GenerationRequest { messages, max_tokens: self.max_answer_tokens, temperature: 0.0 }, sink)
                         .await?;
                     let text = generation.text.trim().to_string();
-                    if answer_names(&text, top.as_ref(), language) && confident && !echoes_context(&text) {
+                    let sound = answer_names(&text, top.as_ref(), language)
+                        && !echoes_context(&text)
+                        && !names_another_candidate(&text, &candidates, language);
+                    if sound && confident {
                         (with_citation(text, &citations, top.as_ref()), "llm")
                     } else {
                         (template, "template")
@@ -389,7 +392,19 @@ pub fn fuse_candidates(
     let nearest = labelled.iter().map(|h| h.score).fold(0.0f32, f32::max);
     // 0 when the nearest labelled photo is unrelated (cosine <= 0.5), 1 for a near duplicate.
     let closeness = ((nearest - 0.5) / 0.45).clamp(0.0, 1.0);
-    let user_weight = if labels.is_empty() { 0.0 } else if class_probs.is_some() { 0.3 + 0.65 * closeness } else { 1.0 };
+    let cosines: Vec<f32> = label_vectors.iter().map(|t| dot(image, t)).collect();
+    // How well the best of the collection's labels describes the photo at all ("a cat" scores
+    // about 0.7 on a cat and 0.15 on a coffee cup): unrelated labels must not outvote the
+    // classifier just because they are the only ones the collection has.
+    let best_cosine = cosines.iter().copied().fold(f32::MIN, f32::max);
+    let relevance = ((best_cosine - 0.35) / 0.3).clamp(0.0, 1.0);
+    let user_weight = if labels.is_empty() {
+        0.0
+    } else if class_probs.is_some() {
+        0.95 * closeness.max(relevance)
+    } else {
+        1.0
+    };
 
     if user_weight > 0.0 {
         let knn = if labelled.is_empty() {
@@ -403,7 +418,6 @@ pub fn fuse_candidates(
             }
             m
         };
-        let cosines: Vec<f32> = label_vectors.iter().map(|t| dot(image, t)).collect();
         let zero_shot = softmax_scaled(&cosines, logit_scale);
         let knn_weight = if knn.is_empty() { 0.0 } else { 0.5 + 0.5 * closeness };
         for (label, zs) in labels.iter().zip(zero_shot) {
@@ -585,6 +599,26 @@ fn answer_names(text: &str, top: Option<&Candidate>, language: Language) -> bool
     }
 }
 
+/// Whether the text also names a less probable candidate ("a coffee shop with a cat"): a small
+/// model mixing up its evidence.
+fn names_another_candidate(text: &str, candidates: &[Candidate], language: Language) -> bool {
+    let Some(top) = candidates.first() else { return false };
+    let lower = text.to_lowercase();
+    let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let top_en = top.label.to_lowercase();
+    candidates.iter().skip(1).any(|c| {
+        let other = c.label.to_lowercase();
+        // "tiger cat" under "cat" is the same answer, not another one.
+        if top_en.contains(&other) || other.contains(&top_en) {
+            return false;
+        }
+        let english = if other.contains(' ') { lower.contains(&other) } else { words.contains(&other.as_str()) };
+        let chinese = language == Language::Zh
+            && c.label_zh.as_deref().is_some_and(|zh| text.contains(zh) && !top.label_zh.as_deref().is_some_and(|t| t.contains(zh) || zh.contains(t)));
+        english || chinese
+    })
+}
+
 /// Small models sometimes recite the context instead of answering.
 fn echoes_context(text: &str) -> bool {
     let lower = text.to_lowercase();
@@ -613,8 +647,8 @@ fn build_messages(
     history: &[AnswerRecord],
 ) -> Vec<ChatMessage> {
     let system = match (mode, language) {
-        (Mode::Query, Language::En) => "You are a helpful assistant. Answer the question using only the context. Be brief.",
-        (Mode::Chat, Language::En) => "You are a helpful assistant. Answer the question using the context and what you know. Be brief.",
+        (Mode::Query, Language::En) => "You are a helpful assistant. Answer the question using only the context. Be brief: one sentence that names the most likely label.",
+        (Mode::Chat, Language::En) => "You are a helpful assistant. Answer the question using the context and what you know. Be brief: one sentence that names the most likely label.",
         (Mode::Query, Language::Zh) => "你是一个有帮助的助手。只根据上下文回答问题。请用中文简短回答。",
         (Mode::Chat, Language::Zh) => "你是一个有帮助的助手。根据上下文和你的知识回答问题。请用中文简短回答。",
     };
