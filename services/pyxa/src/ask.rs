@@ -117,20 +117,32 @@ impl AskService {
 
     /// Text embeddings of labels, cached (labels repeat across questions).
     async fn label_embeddings(&self, labels: &[String]) -> Result<Vec<Embedding>> {
-        let missing: Vec<String> = {
-            let cache = self.label_cache.lock().map_err(|_| Error::internal("label cache poisoned"))?;
-            labels.iter().filter(|l| !cache.contains_key(*l)).cloned().collect()
-        };
+        let poisoned = || Error::internal("label cache poisoned");
+        let mut found: HashMap<String, Embedding> = HashMap::new();
+        let mut missing = Vec::new();
+        {
+            let cache = self.label_cache.lock().map_err(|_| poisoned())?;
+            for l in labels {
+                match cache.get(l) {
+                    Some(v) => {
+                        found.insert(l.clone(), v.clone());
+                    }
+                    None => missing.push(l.clone()),
+                }
+            }
+        }
         if !missing.is_empty() {
             let vectors = self.kb.encoder.encode_texts(missing.clone()).await?;
-            let mut cache = self.label_cache.lock().map_err(|_| Error::internal("label cache poisoned"))?;
+            let mut cache = self.label_cache.lock().map_err(|_| poisoned())?;
             if cache.len() > 50_000 {
                 cache.clear();
             }
-            cache.extend(missing.into_iter().zip(vectors));
+            for (l, v) in missing.into_iter().zip(vectors) {
+                cache.insert(l.clone(), v.clone());
+                found.insert(l, v);
+            }
         }
-        let cache = self.label_cache.lock().map_err(|_| Error::internal("label cache poisoned"))?;
-        Ok(labels.iter().map(|l| cache[l].clone()).collect())
+        labels.iter().map(|l| found.get(l).cloned().ok_or_else(|| Error::internal("label embedding missing"))).collect()
     }
 
     #[tracing::instrument(skip_all, fields(collection = %req.collection))]

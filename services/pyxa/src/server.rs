@@ -124,8 +124,8 @@ pub fn create_app(
                 .route("/chat/completions", web::post().to(crate::openai_api::chat_completions))
                 .route("/models", web::get().to(crate::openai_api::list_models)),
         )
-        .route("/", web::get().to(frontend))
-        .route("/{file:[A-Za-z0-9_.-]+}", web::get().to(frontend))
+        .service(web::resource("/").route(web::get().to(frontend)).route(web::head().to(frontend)))
+        .service(web::resource("/{file:[A-Za-z0-9_.-]+}").route(web::get().to(frontend)).route(web::head().to(frontend)))
         .default_service(web::to(not_found))
 }
 
@@ -415,7 +415,8 @@ async fn search(state: web::Data<AppState>, req: HttpRequest, payload: web::Payl
         Some(t) => Some(state.kb.encoder.encode_texts(vec![t]).await?.remove(0)),
         None => None,
     };
-    let query = crate::kb::KnowledgeBase::combine(image_vector, text_vector).expect("checked above");
+    let query = crate::kb::KnowledgeBase::combine(image_vector, text_vector)
+        .ok_or_else(|| Error::invalid("empty_query", "search needs a text, an image, or both"))?;
     let hits = state.kb.search_vectors(&collection, &query, top_k, &filter).await?;
     Ok(HttpResponse::Ok().json(json!({ "hits": hits, "took_ms": started.elapsed().as_secs_f64() * 1e3 })))
 }
