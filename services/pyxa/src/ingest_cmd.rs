@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use futures::StreamExt;
 use serde::Deserialize;
 
 use crate::config::{CommonArgs, IngestArgs};
@@ -21,6 +22,8 @@ struct ManifestRow {
 }
 
 const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "webp", "gif"];
+/// Items ingested at once.
+const INGEST_CONCURRENCY: usize = 4;
 
 /// (file, label, text, metadata) for every photo to ingest.
 fn plan(dir: &Path, manifest: Option<&Path>) -> Result<Vec<(PathBuf, Option<String>, Option<String>, Option<serde_json::Value>)>> {
@@ -75,24 +78,40 @@ pub async fn ingest(common: CommonArgs, args: IngestArgs) -> Result<()> {
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg} [{elapsed_precise}, eta {eta}]")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let (mut added, mut skipped, mut failed) = (0usize, 0usize, 0usize);
-    for (file, label, text, metadata) in rows {
-        bar.set_message(file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
-        let bytes = std::fs::read(&file)?;
-        let mut metadata = metadata.unwrap_or_else(|| serde_json::json!({}));
-        if let Some(obj) = metadata.as_object_mut() {
-            obj.insert("source_file".into(), file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default().into());
-        }
-        match kb.add_item(&args.collection, ItemInput { image: Some(bytes), text, label, metadata: Some(metadata), tenant: None }).await {
-            Ok(_) => added += 1,
-            Err(e) if e.code == "duplicate_item" => skipped += 1,
-            Err(e) => {
-                failed += 1;
-                bar.println(format!("{}: {e}", file.display()));
+    // A few items in flight at once: the encoder batches their photos and the vector store
+    // shares one flush among their writes (group commit).
+    let results = futures::stream::iter(rows)
+        .map(|(file, label, text, metadata)| {
+            let (kb, bar, collection) = (&kb, &bar, &args.collection);
+            async move {
+                let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let outcome = match std::fs::read(&file) {
+                    Ok(bytes) => {
+                        let mut metadata = metadata.unwrap_or_else(|| serde_json::json!({}));
+                        if let Some(obj) = metadata.as_object_mut() {
+                            obj.insert("source_file".into(), name.clone().into());
+                        }
+                        let input = ItemInput { image: Some(bytes), text, label, metadata: Some(metadata), tenant: None };
+                        kb.add_item(collection, input).await.map_err(|e| e.to_string()).map(|_| true).or_else(|e| {
+                            if e.contains("duplicate_item") { Ok(false) } else { Err(e) }
+                        })
+                    }
+                    Err(e) => Err(e.to_string()),
+                };
+                if let Err(e) = &outcome {
+                    bar.println(format!("{}: {e}", file.display()));
+                }
+                bar.set_message(name);
+                bar.inc(1);
+                outcome
             }
-        }
-        bar.inc(1);
-    }
+        })
+        .buffer_unordered(INGEST_CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await;
+    let added = results.iter().filter(|r| matches!(r, Ok(true))).count();
+    let skipped = results.iter().filter(|r| matches!(r, Ok(false))).count();
+    let failed = results.iter().filter(|r| r.is_err()).count();
     bar.finish_and_clear();
     kb.vectors.optimize(&args.collection).await?;
     println!("{}", serde_json::json!({"collection": args.collection, "added": added, "already_present": skipped, "failed": failed}));
