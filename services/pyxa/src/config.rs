@@ -40,7 +40,7 @@ pub struct CommonArgs {
     #[arg(long, env = "PYXA_QUEUE_CAPACITY", default_value_t = 64, global = true)]
     pub queue_capacity: usize,
     /// Log filter (tracing env-filter syntax).
-    #[arg(long, env = "PYXA_LOG", default_value = "info", global = true)]
+    #[arg(long, env = "PYXA_LOG", default_value = "info,qdrant_edge=error", global = true)]
     pub log: String,
 }
 
