@@ -95,6 +95,9 @@ pub trait Encoder: Send + Sync {
     fn builtin_classes(&self) -> &[BuiltinClass];
     /// Decode, preprocess and embed one photo (raw file bytes).
     async fn encode_image(&self, bytes: Vec<u8>) -> Result<ImageEncoding>;
+    /// Embed a photo the caller already decoded: upright RGB8, `width * height * 3` bytes
+    /// (lets a caller that needs the pixels anyway, e.g. for a thumbnail, decode only once).
+    async fn encode_rgb(&self, rgb: Vec<u8>, width: u32, height: u32) -> Result<ImageEncoding>;
     /// Embed texts; one vector per text, same order.
     async fn encode_texts(&self, texts: Vec<String>) -> Result<Vec<Embedding>>;
 }

@@ -187,6 +187,19 @@ impl Encoder for OnnxEncoder {
         Ok(self.encode_image_timed(bytes).await?.0)
     }
 
+    async fn encode_rgb(&self, rgb: Vec<u8>, width: u32, height: u32) -> Result<ImageEncoding> {
+        let spec = self.bundle.manifest.image.preprocess.clone();
+        let pixels = tokio::task::spawn_blocking(move || {
+            let img = image::RgbImage::from_raw(width, height, rgb)
+                .ok_or_else(|| Error::invalid("invalid_image", "the pixel buffer does not match its size"))?;
+            preprocess::to_tensor(&img, &spec)
+        })
+        .await
+        .map_err(|e| Error::internal(format!("preprocess task: {e}")))??;
+        let (embedding, class_probs, _) = self.infer_pixels(pixels).await?;
+        Ok(ImageEncoding { embedding, class_probs })
+    }
+
     async fn encode_texts(&self, texts: Vec<String>) -> Result<Vec<Embedding>> {
         let mut pending = Vec::with_capacity(texts.len());
         for text in texts {

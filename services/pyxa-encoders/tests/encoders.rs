@@ -191,3 +191,16 @@ async fn a_gpu_that_was_asked_for_and_is_missing_is_an_error() {
     assert!(err.code.starts_with("execution_provider"), "{err}");
     assert!(err.message.contains("cuda"), "{err}");
 }
+
+#[tokio::test]
+async fn decoded_pixels_embed_like_the_file() {
+    let enc = encoder();
+    let bytes = photo("coffee.png");
+    let from_file = enc.encode_image(bytes.clone()).await.unwrap();
+    let rgb = pyxa_encoders::preprocess::decode(&bytes, pyxa_encoders::DecodeLimits::default()).unwrap().rgb;
+    let (w, h) = rgb.dimensions();
+    let from_pixels = enc.encode_rgb(rgb.into_raw(), w, h).await.unwrap();
+    assert_eq!(from_file.embedding, from_pixels.embedding);
+    let err = enc.encode_rgb(vec![0; 10], 100, 100).await.unwrap_err();
+    assert_eq!(err.code, "invalid_image");
+}

@@ -186,10 +186,10 @@ impl AskService {
         let t = Instant::now();
         let (image_hash, image_encoding) = match image {
             Some(bytes) => {
-                let (hash, bytes) = self.kb.store_image(bytes).await?;
+                let (hash, rgb) = self.kb.store_image(bytes).await?;
                 timings.decode = ms(t);
                 let t_enc = Instant::now();
-                let encoding = self.kb.encoder.encode_image(bytes).await?;
+                let encoding = self.kb.embed_rgb(rgb).await?;
                 timings.encode = ms(t_enc);
                 (Some(hash), Some(encoding))
             }

@@ -245,27 +245,34 @@ impl KnowledgeBase {
         self.vectors.upsert(vec![point]).await
     }
 
-    /// Decodes once for the thumbnail, stores original + thumbnail, and embeds the photo.
+    /// Stores original + thumbnail and embeds the photo, decoding it once for both.
     pub async fn store_and_embed_image(&self, bytes: Vec<u8>) -> Result<(String, Embedding)> {
-        let (blob, bytes) = self.store_image(bytes).await?;
-        let encoding = self.encoder.encode_image(bytes).await?;
-        Ok((blob, encoding.embedding))
+        let (hash, rgb) = self.store_image(bytes).await?;
+        let encoding = self.embed_rgb(rgb).await?;
+        Ok((hash, encoding.embedding))
     }
 
-    /// Stores an uploaded photo (original + thumbnail) and returns its hash and the bytes.
-    pub async fn store_image(&self, bytes: Vec<u8>) -> Result<(String, Vec<u8>)> {
+    /// Embeds a photo decoded by [`Self::store_image`].
+    pub async fn embed_rgb(&self, rgb: image::RgbImage) -> Result<pyxa_core::ImageEncoding> {
+        let (width, height) = rgb.dimensions();
+        self.encoder.encode_rgb(rgb.into_raw(), width, height).await
+    }
+
+    /// Decodes an uploaded photo (refusing what is not a sane image), stores the original and a
+    /// thumbnail, and returns its hash and the decoded pixels.
+    pub async fn store_image(&self, bytes: Vec<u8>) -> Result<(String, image::RgbImage)> {
         let limits = self.decode_limits;
         let store = self.blobs.clone();
-        let (blob, bytes) = tokio::task::spawn_blocking(move || -> Result<_> {
+        let (blob, rgb) = tokio::task::spawn_blocking(move || -> Result<_> {
             let decoded = preprocess::decode(&bytes, limits)?;
             let mime = format!("image/{}", format!("{:?}", decoded.format).to_ascii_lowercase());
             let blob = store.put_image(&bytes, &decoded.rgb, &mime)?;
-            Ok((blob, bytes))
+            Ok((blob, decoded.rgb))
         })
         .await
         .map_err(|e| Error::internal(format!("image task: {e}")))??;
         self.meta.put_blob(&blob).await?;
-        Ok((blob.hash, bytes))
+        Ok((blob.hash, rgb))
     }
 
     pub async fn get_item(&self, collection: &str, id: &str) -> Result<Item> {
