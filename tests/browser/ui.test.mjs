@@ -363,6 +363,280 @@ describe('portal UI (mock server)', { timeout: 300_000 }, () => {
     await page.context().close();
   });
 
+  /** Collect CSP violations reported to the page (set up before the first navigation). */
+  async function watchCsp(page) {
+    await page.addInitScript(() => {
+      window.__cspViolations = [];
+      document.addEventListener('securitypolicyviolation', (e) => {
+        window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`);
+      });
+    });
+  }
+
+  const visibleOps = (page) => page.locator('[data-testid="docs-op-link"]:visible')
+    .evaluateAll((links) => links.map((a) => a.textContent.replace(/\s+/g, ' ').trim()));
+
+  it('API docs: the portal links to /docs, which lists, explains and filters every operation', async () => {
+    const page = await openPage(browser, mock.url);
+    await watchCsp(page);
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: mock.url });
+    const failed = [];
+    // (Navigating away aborts requests such as the favicon's; that is not a failure.)
+    page.on('requestfailed', (r) => { if (r.failure()?.errorText !== 'net::ERR_ABORTED') failed.push(r.url()); });
+    page.on('response', (r) => { if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`); });
+
+    // The portal header links to the docs, in both languages.
+    await page.goto(`${mock.url}/#/ask`);
+    const navDocs = page.locator('.topbar [data-testid="nav-docs"]');
+    assert.equal(await navDocs.getAttribute('href'), '/docs');
+    assert.equal(await navDocs.innerText(), 'API docs');
+    await page.click('[data-testid="lang-toggle"]');
+    assert.equal(await navDocs.innerText(), 'API 文档');
+    await page.click('[data-testid="lang-toggle"]');
+    await navDocs.click();
+    await page.waitForURL(`${mock.url}/docs`);
+    await page.locator('body[data-state="ready"]').waitFor();
+
+    // Header from the spec's info.
+    const spec = JSON.parse(await readFile(new URL('../../services/pyxa/openapi.json', import.meta.url), 'utf8'));
+    assert.equal(await page.locator('[data-testid="docs-title"]').innerText(), spec.info.title);
+    assert.equal(await page.locator('[data-testid="docs-version"]').innerText(), `v${spec.info.version}`);
+    assert.match(await page.locator('[data-testid="docs-description"]').innerText(), /grounded in what it knows/);
+
+    // Every operation is in the sidebar as "METHOD /path".
+    const all = await visibleOps(page);
+    const expected = Object.entries(spec.paths).flatMap(([p, item]) => Object.keys(item)
+      .filter((m) => ['get', 'put', 'post', 'delete', 'patch'].includes(m)).map((m) => `${m.toUpperCase()} ${p}`));
+    assert.deepEqual(all, expected);
+    assert.ok(all.includes('POST /v1/ask') && all.includes('GET /health'));
+    assert.equal(await page.locator('[data-testid="docs-filter-count"]').innerText(), `${expected.length} operations`);
+
+    // Clicking an operation opens it: request bodies per content type, responses with
+    // resolved $refs as property tables, and a curl example.
+    await page.locator('[data-testid="docs-op-link"][data-method="post"][data-path="/v1/ask"]').click();
+    assert.match(page.url(), /#op-post-v1-ask$/);
+    const ask = page.locator('[data-testid="docs-op"][data-method="post"][data-path="/v1/ask"]');
+    await ask.locator('.docs-op-body').waitFor();
+    assert.equal(await ask.locator('[data-testid="docs-op-toggle"]').getAttribute('aria-expanded'), 'true');
+    assert.equal(await page.locator('[data-testid="docs-op-link"][data-path="/v1/ask"]').getAttribute('aria-current'), 'location');
+    const body = ask.locator('.docs-section[data-section="requestBody"]');
+    assert.deepEqual(await body.locator('[data-testid="docs-media"]').evaluateAll((xs) => xs.map((x) => x.dataset.contentType)),
+      ['multipart/form-data', 'application/json']);
+    const imageRow = body.locator('[data-testid="docs-media"][data-content-type="multipart/form-data"] tr[data-prop="image"]');
+    assert.equal(await imageRow.locator('.docs-type').innerText(), 'file (binary)');
+    assert.match(await body.locator('tr[data-prop="mode"]').first().innerText(), /chat[\s\S]*query/);
+    const ok = ask.locator('[data-testid="docs-response"][data-status="200"]');
+    assert.equal(await ok.evaluate((d) => d.open), true, '2xx responses start open');
+    assert.equal(await ok.locator('[data-testid="docs-schema-type"]').innerText(), 'AskResponse');
+    const answer = ok.locator('[data-testid="docs-prop"]', { hasText: /^answer$/ });
+    assert.ok(await answer.isVisible(), 'the "answer" property of AskResponse is shown');
+    assert.equal(await ok.locator('tr[data-prop="candidates"] .docs-type').innerText(), 'Candidate[]');
+    assert.ok(await ok.locator('tr[data-prop="probability"]').isVisible(), 'nested Candidate fields are shown');
+    const notFound = ask.locator('[data-testid="docs-response"][data-status="404"]');
+    assert.equal(await notFound.evaluate((d) => d.open), false, 'error responses start folded');
+    await notFound.locator('> summary').click();
+    assert.ok(await notFound.locator('tr[data-prop="error"]').isVisible());
+    assert.ok(await notFound.locator('tr[data-prop="code"]').isVisible(), 'nested object properties of Error');
+    const curl = ask.locator('[data-testid="docs-curl"]').first();
+    const curlText = await curl.innerText();
+    assert.match(curlText, new RegExp(`^curl -X POST '${mock.url}/v1/ask' \\\\\n`));
+    assert.match(curlText, /-F 'image=@photo\.jpg'/);
+    assert.match(await ask.locator('[data-testid="docs-curl"]').nth(1).innerText(), /-H 'Content-Type: application\/json'[\s\S]*-d '\{/);
+    await ask.locator('[data-testid="docs-copy"]').first().click();
+    await page.locator('[data-testid="docs-copy"][data-state="copied"]').waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), curlText);
+
+    // Parameters (path-level and operation-level merged) of another operation.
+    await page.locator('[data-testid="docs-op-link"][data-method="get"][data-path="/v1/collections/{collection}/items"]').click();
+    const items = page.locator('[data-testid="docs-op"][data-method="get"][data-path="/v1/collections/{collection}/items"]');
+    await items.locator('[data-testid="docs-params"]').waitFor();
+    assert.deepEqual(await items.locator('[data-testid="docs-param"]').evaluateAll((rows) => rows.map((r) => `${r.dataset.in}:${r.dataset.param}`)),
+      ['path:collection', 'query:limit', 'query:offset', 'query:label']);
+    assert.ok(await items.locator('[data-testid="docs-param"][data-param="collection"] [data-testid="docs-required"]').isVisible());
+    assert.match(await items.locator('[data-testid="docs-curl"]').innerText(), /^curl '.*\/v1\/collections\/<collection>\/items'$/);
+
+    // The filter narrows the list (and the operations on the page), all terms must match.
+    const filter = page.locator('[data-testid="docs-filter"]');
+    await filter.fill('/v1/collections');
+    const narrowed = await visibleOps(page);
+    assert.deepEqual(narrowed, all.filter((x) => x.includes('/v1/collections')));
+    assert.ok(narrowed.length > 0 && narrowed.length < all.length, `filtered ${narrowed.length} of ${all.length}`);
+    assert.ok(await page.locator('[data-testid="docs-op"][data-path="/health"]').isHidden());
+    assert.equal(await page.locator('[data-testid="docs-filter-count"]').innerText(), `${narrowed.length} of ${all.length} operations`);
+    await filter.fill('post ask');
+    assert.deepEqual(await visibleOps(page), ['POST /v1/ask']);
+    assert.equal(await page.locator('[data-testid="docs-op"]:visible').count(), 1);
+    await filter.fill('no-such-operation');
+    await page.locator('[data-testid="docs-empty"]').waitFor();
+    assert.deepEqual(await visibleOps(page), []);
+    await filter.press('Escape');
+    assert.deepEqual(await visibleOps(page), all);
+    assert.ok(await page.locator('[data-testid="docs-empty"]').isHidden());
+
+    // A changed hash opens its operation, and so does a deep link on load; the
+    // theme saved by the portal applies here too.
+    await page.goto(`${mock.url}/docs#op-get-health`);
+    await page.locator('[data-testid="docs-op"][data-path="/health"] .docs-op-body').waitFor();
+    await page.evaluate(() => localStorage.setItem('pyxa.theme', 'dark'));
+    await page.reload();
+    await page.locator('body[data-state="ready"]').waitFor();
+    assert.ok(await page.locator('[data-testid="docs-op"][data-path="/health"] .docs-op-body').isVisible());
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+    await page.screenshot({ path: path.join(artifacts, 'ui-docs.png') });
+
+    assert.deepEqual(failed, []);
+    assert.deepEqual(unexpectedProblems(page), []);
+    assert.deepEqual(await page.evaluate(() => window.__cspViolations), []);
+    // (Playwright's fill() may leave an empty style="" on the input it typed into.)
+    assert.deepEqual(await page.evaluate(() => [...document.querySelectorAll('[style]:not([style=""])')].map((n) => n.outerHTML.slice(0, 120))), [], 'no inline styles');
+    const html = await readFile(new URL('../../frontend/docs.html', import.meta.url), 'utf8');
+    assert.doesNotMatch(html, /\sstyle=|\son[a-z]+=|<script(?![^>]*\bsrc=)/i);
+    await page.context().close();
+  });
+
+  it('API docs: utoipa-style schemas ($ref, allOf, oneOf, nullable, maps, recursion) render as text only', async () => {
+    const spec = {
+      openapi: '3.1.0',
+      info: {
+        title: 'Synthetic <img src=x onerror="window.__pwned=1">',
+        version: '5.0.0',
+        description: 'Intro with `code`, a [bad link](javascript:window.__pwned=2) and a [good one](https://example.com/).\n\n<script>window.__pwned=3</script>',
+      },
+      tags: [{ name: 'things', description: 'Thing operations' }, { name: 'admin' }],
+      paths: {
+        '/v2/admin/stats': {
+          get: {
+            tags: ['admin'], operationId: 'stats', deprecated: true, summary: 'Counters',
+            responses: { 200: { description: 'Stats', content: { 'application/json': { schema: { type: 'object', additionalProperties: { type: 'integer', format: 'int64' }, propertyNames: { type: 'string' } } } } } },
+          },
+        },
+        '/v2/things/{id}': {
+          parameters: [{ $ref: '#/components/parameters/ThingId' }],
+          put: {
+            tags: ['things'], operationId: 'update_thing', summary: 'Update a thing', description: 'Replaces it.\n\n- first point\n- second point',
+            parameters: [{ name: 'dry_run', in: 'query', required: false, schema: { type: ['boolean', 'null'] }, description: 'Only validate' }],
+            requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/ThingInput' } } } },
+            responses: {
+              200: { description: 'Updated', content: { 'application/json': { schema: { $ref: '#/components/schemas/Thing' } } } },
+              404: { $ref: '#/components/responses/NotFound' },
+            },
+          },
+        },
+      },
+      components: {
+        parameters: { ThingId: { name: 'id', in: 'path', required: true, description: 'Thing id', schema: { type: 'string', format: 'uuid' } } },
+        responses: { NotFound: { description: 'No such thing', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } } },
+        schemas: {
+          Error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
+          Color: { type: 'string', enum: ['red', 'green'] },
+          Shape: {
+            oneOf: [
+              { type: 'object', title: 'Circle', required: ['kind', 'radius'], properties: { kind: { type: 'string', enum: ['circle'] }, radius: { type: 'number', format: 'double', minimum: 0 } } },
+              { type: 'object', required: ['kind', 'side'], properties: { kind: { type: 'string', enum: ['square'] }, side: { type: 'number', format: 'double' } } },
+            ],
+            discriminator: { propertyName: 'kind' },
+          },
+          ThingInput: {
+            type: 'object', description: 'What a thing holds', required: ['name', 'shape'],
+            properties: {
+              name: { type: 'string', description: 'Display name <b onmouseover="window.__pwned=4">bold</b>', minLength: 1, maxLength: 64, example: 'lamp' },
+              note: { type: ['string', 'null'], description: 'Optional note' },
+              color: { oneOf: [{ type: 'null' }, { $ref: '#/components/schemas/Color' }] },
+              shape: { $ref: '#/components/schemas/Shape' },
+              tags: { type: 'array', items: { type: 'string' } },
+              extra: { anyOf: [{ type: 'string' }, { type: 'integer', format: 'int32' }] },
+            },
+          },
+          Thing: {
+            allOf: [
+              { $ref: '#/components/schemas/ThingInput' },
+              { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid', readOnly: true }, children: { type: 'array', items: { $ref: '#/components/schemas/Thing' } } } },
+            ],
+          },
+        },
+      },
+    };
+    const page = await openPage(browser, mock.url);
+    await watchCsp(page);
+    await page.route('**/openapi.json', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(spec) }));
+    await page.goto(`${mock.url}/docs`);
+    await page.locator('body[data-state="ready"]').waitFor();
+
+    // Untrusted text stays text.
+    assert.equal(await page.locator('[data-testid="docs-title"]').innerText(), spec.info.title);
+    const intro = page.locator('[data-testid="docs-description"]');
+    assert.match(await intro.innerText(), /<script>window.__pwned=3<\/script>/);
+    assert.equal(await intro.locator('code').innerText(), 'code');
+    assert.deepEqual(await intro.locator('a').evaluateAll((as) => as.map((a) => a.href)), ['https://example.com/']);
+    assert.equal(await page.locator('img, script:not([src])').count(), 0);
+
+    // Tags in declared order; deprecated operations are marked.
+    assert.deepEqual(await page.locator('.docs-nav-title').allInnerTexts(), ['THINGS', 'ADMIN']);
+    assert.deepEqual(await visibleOps(page), ['PUT /v2/things/{id}', 'GET /v2/admin/stats']);
+    assert.ok(await page.locator('[data-testid="docs-op-link"][data-path="/v2/admin/stats"]').evaluate((a) => a.classList.contains('is-deprecated')));
+
+    await page.locator('[data-testid="docs-op-link"][data-method="put"]').click();
+    const op = page.locator('[data-testid="docs-op"][data-method="put"]');
+    await op.locator('[data-testid="docs-params"]').waitFor();
+    assert.match(await op.locator('.docs-op-content > .docs-prose').innerText(), /Replaces it\.\s+first point\s+second point/);
+    assert.equal(await op.locator('.docs-op-content > .docs-prose li').count(), 2);
+    const type = (scope, prop) => scope.locator(`tr[data-prop="${prop}"] .docs-type`).first().innerText();
+    const params = op.locator('[data-testid="docs-params"]');
+    assert.equal(await params.locator('[data-param="id"] .docs-type').innerText(), 'string (uuid)');
+    assert.match(await params.locator('[data-param="id"]').innerText(), /required[\s\S]*Thing id/);
+    assert.equal(await params.locator('[data-param="dry_run"] .docs-type').innerText(), 'boolean | null');
+
+    const req = op.locator('.docs-section[data-section="requestBody"]');
+    assert.equal(await req.locator('[data-testid="docs-schema-type"]').innerText(), 'ThingInput');
+    assert.match(await req.locator('.docs-schema > .docs-prose').innerText(), /What a thing holds/);
+    assert.ok(await req.locator('tr[data-prop="name"] [data-testid="docs-required"]').isVisible());
+    assert.equal(await req.locator('tr[data-prop="note"] [data-testid="docs-required"]').count(), 0);
+    assert.match(await req.locator('tr[data-prop="name"]').innerText(), /Display name <b onmouseover="window.__pwned=4">bold<\/b>[\s\S]*lamp[\s\S]*length 1–64/);
+    assert.equal(await type(req, 'note'), 'string | null');
+    assert.equal(await type(req, 'color'), 'Color | null');
+    assert.match(await req.locator('tr[data-prop="color"]').innerText(), /red[\s\S]*green/);
+    assert.equal(await type(req, 'shape'), 'Shape');
+    assert.equal(await type(req, 'tags'), 'string[]');
+    assert.equal(await type(req, 'extra'), 'string | integer (int32)');
+    const variants = req.locator('[data-testid="docs-variants"]');
+    assert.match(await variants.innerText(), /Exactly one of/);
+    assert.deepEqual(await variants.locator('.docs-variant-name').allInnerTexts(), ['Circle', 'kind = square']);
+    assert.match(await variants.innerText(), /Chosen by:\s*kind|radius/);
+
+    const ok = op.locator('[data-testid="docs-response"][data-status="200"]');
+    assert.equal(await ok.locator('[data-testid="docs-schema-type"]').innerText(), 'Thing');
+    assert.deepEqual(await ok.locator('.docs-schema > .docs-fields > .docs-table-wrap > table > tbody > tr.docs-prop-row')
+      .evaluateAll((rows) => rows.map((r) => r.dataset.prop)), ['name', 'note', 'color', 'shape', 'tags', 'extra', 'id', 'children']);
+    assert.match(await ok.locator('tr[data-prop="id"]').first().innerText(), /required[\s\S]*read-only/);
+    assert.equal(await type(ok, 'children'), 'Thing[]');
+    assert.match(await ok.locator('tr[data-prop="children"] [data-testid="docs-recursive"]').innerText(), /Thing/);
+    const notFound = op.locator('[data-testid="docs-response"][data-status="404"]');
+    assert.match(await notFound.locator('> summary').innerText(), /No such thing/);
+    await notFound.locator('> summary').click();
+    assert.equal(await notFound.locator('[data-testid="docs-schema-type"]').innerText(), 'Error');
+
+    const curl = await op.locator('[data-testid="docs-curl"]').innerText();
+    assert.match(curl, /^curl -X PUT '.*\/v2\/things\/<id>' \\/);
+    assert.match(curl, /-H 'Content-Type: application\/json'/);
+    const json = JSON.parse(/-d '([\s\S]*)'$/.exec(curl)[1]);
+    assert.deepEqual(json, { name: 'lamp', shape: { kind: 'circle', radius: 0 } });
+
+    await page.locator('[data-testid="docs-op-link"][data-method="get"]').click();
+    const stats = page.locator('[data-testid="docs-op"][data-path="/v2/admin/stats"]');
+    assert.equal(await stats.locator('[data-testid="docs-schema-type"]').innerText(), 'map<string, integer (int64)>');
+
+    // Chinese UI labels; the spec's own text is left alone.
+    await page.click('[data-testid="lang-toggle"]');
+    assert.equal(await op.locator('.docs-section[data-section="responses"] .docs-section-title').innerText(), '响应');
+    assert.equal(await page.title(), 'pyxa — API 参考');
+    await page.click('[data-testid="lang-toggle"]');
+
+    assert.equal(await page.evaluate(() => window.__pwned), undefined);
+    assert.deepEqual(unexpectedProblems(page), []);
+    assert.deepEqual(await page.evaluate(() => window.__cspViolations), []);
+    await page.context().close();
+  });
+
   it('is keyboard accessible: labelled controls, Enter sends, visible focus', async () => {
     const page = await openPage(browser, mock.url);
     await page.goto(`${mock.url}/#/ask`);

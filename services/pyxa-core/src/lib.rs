@@ -1,11 +1,14 @@
-//! pyxa's core: domain types, the four traits every engine implements (encoder, vector store,
-//! generator, metadata store) and the one error type.
+//! pyxa's core: domain types, the traits every engine implements (encoder, vector store,
+//! generator, metadata store, image store) and the one error type with its catalogue of codes.
+//!
+//! Nothing here does work: no engine, no I/O, no HTTP. Every other crate depends on this one,
+//! so it stays small and stable.
 
 pub mod error;
 pub mod meta;
 pub mod text;
 
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorCode, ErrorKind, Result};
 pub use meta::*;
 
 use async_trait::async_trait;
@@ -252,4 +255,28 @@ pub fn l2_normalize(v: &mut [f32]) {
     if norm > 0.0 {
         v.iter_mut().for_each(|x| *x /= norm);
     }
+}
+
+// ---------------------------------------------------------------- photos
+
+/// Decoded pixels of a photo: upright RGB8, `width * height * 3` bytes.
+#[derive(Debug, Clone)]
+pub struct RgbPixels {
+    pub width: u32,
+    pub height: u32,
+    pub data: Vec<u8>,
+}
+
+/// Where uploaded photos live: originals and thumbnails, content-addressed by the sha256 of the
+/// original. Decoding happens here because a photo is stored only when it is a sane image.
+#[async_trait]
+pub trait ImageStore: Send + Sync {
+    /// Cheap check of the header (format, dimensions) without decoding every pixel, so callers
+    /// can fail fast before committing to a streamed response.
+    fn probe(&self, bytes: &[u8]) -> Result<()>;
+    /// Decodes the photo (refusing what is not a sane image), stores the original and a
+    /// thumbnail (idempotent), and returns the blob record and the decoded pixels.
+    async fn put(&self, bytes: Vec<u8>) -> Result<(Blob, RgbPixels)>;
+    async fn read_original(&self, hash: &str) -> Result<Vec<u8>>;
+    async fn read_thumbnail(&self, hash: &str) -> Result<Vec<u8>>;
 }

@@ -2,6 +2,7 @@
 //! bounded queue. Requests that arrive together are run as one batch (micro-batching); a full
 //! queue is an `overloaded` error rather than unbounded latency.
 
+use pyxa_core::ErrorCode;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,10 +11,11 @@ use async_trait::async_trait;
 use ort::session::Session;
 use ort::value::Tensor;
 use pyxa_core::{l2_normalize, BuiltinClass, Embedding, Encoder, EncoderInfo, Error, ImageEncoding, Result};
+use pyxa_models::manifest::{Pooling, TextBatching};
 use tokenizers::Tokenizer;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::bundle::{Bundle, Pooling, TextBatching};
+use crate::bundle::Bundle;
 use crate::preprocess::{self, DecodeLimits};
 use crate::runtime::{self, Device};
 
@@ -91,13 +93,13 @@ impl OnnxEncoder {
             runtime::open_session(&bundle.path(&m.image.onnx)?, config.device, config.threads)?;
         let (text_session, _) = runtime::open_session(&bundle.path(&m.text.onnx)?, config.device, config.threads)?;
         let mut tokenizer = Tokenizer::from_file(bundle.path(&m.text.tokenizer)?)
-            .map_err(|e| Error::setup("model_bundle_invalid", format!("tokenizer: {e}")))?;
+            .map_err(|e| Error::new(ErrorCode::ModelBundleInvalid, format!("tokenizer: {e}")))?;
         tokenizer
             .with_truncation(Some(tokenizers::TruncationParams {
                 max_length: m.text.max_length,
                 ..Default::default()
             }))
-            .map_err(|e| Error::setup("model_bundle_invalid", format!("tokenizer truncation: {e}")))?;
+            .map_err(|e| Error::new(ErrorCode::ModelBundleInvalid, format!("tokenizer truncation: {e}")))?;
         tokenizer.with_padding(Some(tokenizers::PaddingParams::default()));
 
         let (image_tx, image_rx) = mpsc::channel(config.queue_capacity);
@@ -191,7 +193,7 @@ impl Encoder for OnnxEncoder {
         let spec = self.bundle.manifest.image.preprocess.clone();
         let pixels = tokio::task::spawn_blocking(move || {
             let img = image::RgbImage::from_raw(width, height, rgb)
-                .ok_or_else(|| Error::invalid("invalid_image", "the pixel buffer does not match its size"))?;
+                .ok_or_else(|| Error::new(ErrorCode::InvalidImage, "the pixel buffer does not match its size"))?;
             preprocess::to_tensor(&img, &spec)
         })
         .await
@@ -341,7 +343,7 @@ impl TextWorker {
         let encodings = self
             .tokenizer
             .encode_batch(texts.to_vec(), true)
-            .map_err(|e| Error::invalid("invalid_text", format!("cannot tokenize: {e}")))?;
+            .map_err(|e| Error::new(ErrorCode::InvalidText, format!("cannot tokenize: {e}")))?;
         let n = encodings.len();
         let t = encodings.iter().map(|e| e.get_ids().len()).max().unwrap_or(0).max(1);
         let mut ids = Vec::with_capacity(n * t);

@@ -1,13 +1,13 @@
 //! Photo decoding and preprocessing, hardened against hostile input: the header is read and the
 //! dimensions checked before any pixel buffer is allocated.
 
+use pyxa_core::ErrorCode;
 use std::io::Cursor;
 
 use fast_image_resize::{self as fr, images::Image as FrImage, FilterType, PixelType, ResizeAlg, ResizeOptions};
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
-use pyxa_core::{Error, ErrorKind, Result};
-
-use crate::bundle::{Interpolation, Preprocess};
+use pyxa_core::{Error, Result};
+use pyxa_models::manifest::{Interpolation, Preprocess};
 
 /// Bounds on what pyxa agrees to decode.
 #[derive(Debug, Clone, Copy)]
@@ -32,15 +32,15 @@ pub struct DecodedImage {
 }
 
 fn not_an_image(msg: impl Into<String>) -> Error {
-    Error::new(ErrorKind::UnsupportedMedia, "not_an_image", msg)
+    Error::new(ErrorCode::NotAnImage, msg)
 }
 
 fn invalid_image(msg: impl Into<String>) -> Error {
-    Error::new(ErrorKind::InvalidInput, "invalid_image", msg)
+    Error::new(ErrorCode::InvalidImage, msg)
 }
 
 fn too_large(msg: impl Into<String>) -> Error {
-    Error::new(ErrorKind::TooLarge, "image_too_large", msg)
+    Error::new(ErrorCode::ImageTooLarge, msg)
 }
 
 /// Checks format and dimensions from the header only (cheap): lets a streaming endpoint refuse
@@ -51,7 +51,7 @@ pub fn probe(bytes: &[u8], limits: DecodeLimits) -> Result<(u32, u32)> {
 
 fn header(bytes: &[u8], limits: DecodeLimits) -> Result<(ImageFormat, impl ImageDecoder + '_)> {
     if bytes.is_empty() {
-        return Err(Error::invalid("empty_image", "the image file is empty (0 bytes)"));
+        return Err(Error::new(ErrorCode::EmptyImage, "the image file is empty (0 bytes)"));
     }
     if bytes.len() > limits.max_bytes {
         return Err(too_large(format!(

@@ -2,6 +2,7 @@
 //! execution providers (CPU, CUDA, TensorRT) chosen explicitly: a provider that was asked for
 //! and fails is an error, never a silent CPU run.
 
+use pyxa_core::ErrorCode;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -65,8 +66,7 @@ pub fn init(library: &Path) -> Result<Runtime> {
     RUNTIME
         .get_or_init(|| {
             if !library.is_file() {
-                return Err(Error::setup(
-                    "onnxruntime_missing",
+                return Err(Error::new(ErrorCode::OnnxruntimeMissing,
                     format!(
                         "ONNX Runtime library not found at {}; run `pyxa models pull` (or set PYXA_ORT_LIBRARY)",
                         library.display()
@@ -74,13 +74,13 @@ pub fn init(library: &Path) -> Result<Runtime> {
                 ));
             }
             let builder = ort::init_from(library).map_err(|e| {
-                Error::setup("onnxruntime_load_failed", format!("loading {}: {e}", library.display()))
+                Error::new(ErrorCode::OnnxruntimeLoadFailed, format!("loading {}: {e}", library.display()))
             })?;
             let environment = builder
                 .with_name("pyxa")
                 .with_telemetry(false)
                 .build()
-                .map_err(|e| Error::setup("onnxruntime_load_failed", e.to_string()))?;
+                .map_err(|e| Error::new(ErrorCode::OnnxruntimeLoadFailed, e.to_string()))?;
             Ok(Runtime { library: library.to_path_buf(), environment })
         })
         .clone()
@@ -111,7 +111,7 @@ fn providers_for(device: Device) -> Vec<(&'static str, ExecutionProviderDispatch
 /// which the returned provider list then says.
 pub fn open_session(model: &Path, device: Device, intra_threads: usize) -> Result<(Session, Vec<String>)> {
     let runtime = RUNTIME.get().and_then(|r| r.as_ref().ok()).ok_or_else(|| {
-        Error::setup("onnxruntime_missing", "ONNX Runtime is not loaded")
+        Error::new(ErrorCode::OnnxruntimeMissing, "ONNX Runtime is not loaded")
     })?;
     if device == Device::Auto {
         if gpu_providers_present(&runtime.library) {
@@ -123,8 +123,7 @@ pub fn open_session(model: &Path, device: Device, intra_threads: usize) -> Resul
         return open_session(model, Device::Cpu, intra_threads);
     }
     if matches!(device, Device::Cuda | Device::Tensorrt) && !gpu_providers_present(&runtime.library) {
-        return Err(Error::setup(
-            "execution_provider_unavailable",
+        return Err(Error::new(ErrorCode::ExecutionProviderUnavailable,
             format!(
                 "device {} needs the GPU build of ONNX Runtime (libonnxruntime_providers_cuda.so beside {}); run `pyxa models pull ort-gpu` and use its library",
                 device.as_str(),
@@ -136,29 +135,28 @@ pub fn open_session(model: &Path, device: Device, intra_threads: usize) -> Resul
     let names: Vec<String> = providers.iter().map(|(n, _)| n.to_string()).chain(["CPUExecutionProvider".to_string()]).collect();
     let dispatches: Vec<ExecutionProviderDispatch> = providers.into_iter().map(|(_, d)| d).collect();
     let provider_error = |e: ort::Error| {
-        Error::setup(
-            "execution_provider_failed",
+        Error::new(ErrorCode::ExecutionProviderFailed,
             format!("execution provider for device {} failed: {e}", device.as_str()),
         )
     };
-    let builder = Session::builder(&runtime.environment).map_err(|e| Error::setup("onnxruntime_error", e.to_string()))?;
+    let builder = Session::builder(&runtime.environment).map_err(|e| Error::new(ErrorCode::OnnxruntimeError, e.to_string()))?;
     let builder: SessionBuilder = builder
         .with_execution_providers(dispatches)
         .map_err(|e| provider_error(e.into()))?
         .with_optimization_level(GraphOptimizationLevel::Level3)
-        .map_err(|e| Error::setup("onnxruntime_error", e.to_string()))?
+        .map_err(|e| Error::new(ErrorCode::OnnxruntimeError, e.to_string()))?
         .with_intra_threads(intra_threads.max(1))
-        .map_err(|e| Error::setup("onnxruntime_error", e.to_string()))?
+        .map_err(|e| Error::new(ErrorCode::OnnxruntimeError, e.to_string()))?
         // Spinning threads steal the cores the LLM and the other encoder need.
         .with_intra_op_spinning(false)
-        .map_err(|e| Error::setup("onnxruntime_error", e.to_string()))?;
+        .map_err(|e| Error::new(ErrorCode::OnnxruntimeError, e.to_string()))?;
     let mut builder = builder;
     let session = builder.commit_from_file(model).map_err(|e| {
         let msg = e.to_string();
         if msg.to_ascii_lowercase().contains("provider") {
             provider_error(e)
         } else {
-            Error::setup("model_load_failed", format!("{}: {msg}", model.display()))
+            Error::new(ErrorCode::ModelLoadFailed, format!("{}: {msg}", model.display()))
         }
     })?;
     Ok((session, names))

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use pyxa_core::{dot, softmax_scaled, Encoder};
-use pyxa_encoders::provision::Home;
 use pyxa_encoders::{Device, EncoderConfig, OnnxEncoder};
+use pyxa_models::Home;
 
 fn home() -> Home {
     Home::from_env()
@@ -145,7 +145,7 @@ async fn hostile_images_get_clear_errors() {
 async fn a_clip_shaped_bundle_loads_through_the_same_code() {
     encoder(); // ONNX Runtime is initialised once per process.
     let dir = std::env::temp_dir().join(format!("pyxa-tiny-clip-{}", std::process::id()));
-    pyxa_encoders::provision::make_tiny_clip_bundle(&home(), &dir).expect("tiny CLIP bundle");
+    pyxa_models::make_tiny_clip_bundle(&home(), &dir).expect("tiny CLIP bundle");
     let mut cfg = config();
     cfg.bundle_dir = dir.clone();
     let clip = OnnxEncoder::load(&cfg).expect("tiny CLIP loads");

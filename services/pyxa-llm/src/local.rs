@@ -8,6 +8,7 @@
 //! prompt: a request that shares a prefix with it (same system prompt, or `score` right after
 //! `generate` on the same messages) only evaluates the new tokens.
 
+use pyxa_core::ErrorCode;
 use std::num::NonZeroU32;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -117,7 +118,7 @@ fn backend(log_to_tracing: bool) -> Result<&'static LlamaBackend> {
             LlamaBackend::init().map_err(|e| e.to_string())
         })
         .as_ref()
-        .map_err(|e| Error::setup("llm_backend_failed", format!("llama.cpp backend: {e}")))
+        .map_err(|e| Error::new(ErrorCode::LlmBackendFailed, format!("llama.cpp backend: {e}")))
 }
 
 impl LocalGenerator {
@@ -130,8 +131,7 @@ impl LocalGenerator {
     pub fn load(path: impl AsRef<Path>, config: LocalConfig) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         if !path.is_file() {
-            return Err(Error::setup(
-                "llm_model_missing",
+            return Err(Error::new(ErrorCode::LlmModelMissing,
                 format!("GGUF model not found at {}", path.display()),
             ));
         }
@@ -142,13 +142,12 @@ impl LocalGenerator {
             .name("pyxa-llm".into())
             .spawn(move || worker(backend, path, config, ready_tx, rx))
             .map_err(|e| {
-                Error::setup(
-                    "llm_load_failed",
+                Error::new(ErrorCode::LlmLoadFailed,
                     format!("cannot start the model thread: {e}"),
                 )
             })?;
         let (info, context_size) = ready_rx.recv().map_err(|_| {
-            Error::setup("llm_load_failed", "the model thread died while loading")
+            Error::new(ErrorCode::LlmLoadFailed, "the model thread died while loading")
         })??;
         Ok(Self {
             queue,
@@ -167,8 +166,7 @@ impl LocalGenerator {
             mpsc::error::TrySendError::Full(_) => {
                 Error::overloaded("the local language model is busy: too many requests waiting")
             }
-            mpsc::error::TrySendError::Closed(_) => Error::unavailable(
-                "llm_worker_stopped",
+            mpsc::error::TrySendError::Closed(_) => Error::new(ErrorCode::LlmWorkerStopped,
                 "the local language model's thread has stopped",
             ),
         })
@@ -176,8 +174,7 @@ impl LocalGenerator {
 }
 
 fn worker_gone() -> Error {
-    Error::unavailable(
-        "llm_worker_stopped",
+    Error::new(ErrorCode::LlmWorkerStopped,
         "the local language model's thread stopped while answering",
     )
 }
@@ -227,7 +224,7 @@ fn worker(
     ready: Ready,
     mut rx: mpsc::Receiver<Job>,
 ) {
-    let load_failed = |msg: String| Error::setup("llm_load_failed", msg);
+    let load_failed = |msg: String| Error::new(ErrorCode::LlmLoadFailed, msg);
     let model = match LlamaModel::load_from_file(backend, &path, &LlamaModelParams::default()) {
         Ok(m) => m,
         Err(e) => {
@@ -361,9 +358,7 @@ fn decode_error(e: impl std::fmt::Display) -> Error {
 }
 
 fn cancelled() -> Error {
-    Error::new(
-        ErrorKind::Unavailable,
-        "llm_cancelled",
+    Error::new(ErrorCode::LlmCancelled,
         "the request was abandoned by its caller",
     )
 }
@@ -395,8 +390,7 @@ impl<'m> Engine<'m> {
             .map(|m| LlamaChatMessage::new(role_name(m.role).to_owned(), m.content.clone()))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|_| {
-                Error::invalid(
-                    "invalid_message",
+                Error::new(ErrorCode::InvalidMessage,
                     "chat messages must not contain NUL characters",
                 )
             })?;
@@ -415,8 +409,7 @@ impl<'m> Engine<'m> {
     }
 
     fn too_long(&self, needed: usize) -> Error {
-        Error::invalid(
-            "prompt_too_long",
+        Error::new(ErrorCode::PromptTooLong,
             format!(
                 "the conversation needs {needed} tokens; the model's context holds {}",
                 self.n_ctx
@@ -451,7 +444,7 @@ impl<'m> Engine<'m> {
     /// the batch index of the last token's logits (the last token is always re-evaluated).
     fn eval_prompt(&mut self, tokens: &[LlamaToken]) -> Result<i32> {
         if tokens.is_empty() {
-            return Err(Error::invalid("empty_prompt", "the conversation is empty"));
+            return Err(Error::new(ErrorCode::EmptyPrompt, "the conversation is empty"));
         }
         if tokens.len() >= self.n_ctx {
             return Err(self.too_long(tokens.len() + 1));

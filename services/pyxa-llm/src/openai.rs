@@ -1,12 +1,13 @@
 //! Any OpenAI-compatible chat-completions server: Ollama (`http://127.0.0.1:11434/v1`), vLLM,
 //! llama.cpp's server, hosted APIs.
 
+use pyxa_core::ErrorCode;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
 use pyxa_core::{
-    ChatMessage, Error, ErrorKind, Generation, GenerationRequest, Generator, GeneratorInfo, Result,
+    ChatMessage, Error, Generation, GenerationRequest, Generator, GeneratorInfo, Result,
     TokenSink,
 };
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
@@ -77,15 +78,13 @@ impl OpenAiGenerator {
     pub fn new(config: OpenAiConfig) -> Result<Self> {
         let base = config.base_url.trim_end_matches('/');
         if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(Error::setup(
-                "llm_config_invalid",
+            return Err(Error::new(ErrorCode::LlmConfigInvalid,
                 format!("the LLM base URL must start with http:// or https://, got {base:?}"),
             ));
         }
         let url = format!("{base}/chat/completions");
         reqwest::Url::parse(&url).map_err(|e| {
-            Error::setup(
-                "llm_config_invalid",
+            Error::new(ErrorCode::LlmConfigInvalid,
                 format!("invalid LLM base URL {base:?}: {e}"),
             )
         })?;
@@ -94,8 +93,7 @@ impl OpenAiGenerator {
             .timeout(config.timeout)
             .build()
             .map_err(|e| {
-                Error::setup(
-                    "llm_config_invalid",
+                Error::new(ErrorCode::LlmConfigInvalid,
                     format!("cannot build the HTTP client: {e}"),
                 )
             })?;
@@ -152,27 +150,22 @@ impl OpenAiGenerator {
         let detail = self.scrub(detail);
         let base = self.base();
         if e.is_timeout() {
-            Error::new(
-                ErrorKind::Timeout,
-                "llm_timeout",
+            Error::new(ErrorCode::LlmTimeout,
                 format!("the LLM server at {base} did not answer in time ({detail})"),
             )
         } else if e.is_decode() {
-            Error::unavailable(
-                "llm_bad_response",
+            Error::new(ErrorCode::LlmBadResponse,
                 format!("unreadable answer from the LLM server at {base}: {detail}"),
             )
         } else {
-            Error::unavailable(
-                "llm_unavailable",
+            Error::new(ErrorCode::LlmUnavailable,
                 format!("cannot reach the LLM server at {base}: {detail}"),
             )
         }
     }
 
     fn bad_response(&self, what: impl std::fmt::Display) -> Error {
-        Error::unavailable(
-            "llm_bad_response",
+        Error::new(ErrorCode::LlmBadResponse,
             self.scrub(format!(
                 "malformed answer from the LLM server at {}: {what}",
                 self.base()
@@ -181,8 +174,7 @@ impl OpenAiGenerator {
     }
 
     fn upstream_error(&self, detail: &str) -> Error {
-        Error::unavailable(
-            "llm_upstream_error",
+        Error::new(ErrorCode::LlmUpstreamError,
             self.scrub(format!(
                 "the LLM server at {} reported an error: {detail}",
                 self.base()
@@ -204,7 +196,7 @@ impl OpenAiGenerator {
         let base = self.base();
         let (code, msg) = if status.as_u16() == 401 || status.as_u16() == 403 {
             (
-                "llm_auth_failed",
+                ErrorCode::LlmAuthFailed,
                 format!(
                     "the LLM server at {base} refused the credentials (HTTP {}): {detail}",
                     status.as_u16()
@@ -212,14 +204,14 @@ impl OpenAiGenerator {
             )
         } else {
             (
-                "llm_upstream_error",
+                ErrorCode::LlmUpstreamError,
                 format!(
                     "the LLM server at {base} answered HTTP {}: {detail}",
                     status.as_u16()
                 ),
             )
         };
-        Error::unavailable(code, self.scrub(msg))
+        Error::new(code, self.scrub(msg))
     }
 
     /// A complete (non-streamed) answer.
@@ -456,8 +448,7 @@ impl Generator for OpenAiGenerator {
         _messages: Vec<ChatMessage>,
         _candidates: Vec<String>,
     ) -> Result<Vec<f64>> {
-        Err(Error::unavailable(
-            "scoring_unsupported",
+        Err(Error::new(ErrorCode::ScoringUnsupported,
             "an OpenAI-compatible server cannot score candidate answers",
         ))
     }

@@ -1,7 +1,8 @@
 //! Validation and naming shared by both backends, so that they reject the same inputs with the
 //! same errors.
 
-use pyxa_core::{Error, ErrorKind, ItemKind, VectorName, VectorPoint};
+use pyxa_core::ErrorCode;
+use pyxa_core::{Error, ItemKind, VectorName, VectorPoint};
 use uuid::Uuid;
 
 pub(crate) const VECTORS: [VectorName; 2] = [VectorName::Image, VectorName::Text];
@@ -27,8 +28,7 @@ pub(crate) fn validate_collection_name(name: &str) -> Result<(), Error> {
     if ok {
         Ok(())
     } else {
-        Err(Error::invalid(
-            "invalid_collection_name",
+        Err(Error::new(ErrorCode::InvalidCollectionName,
             format!("collection name {name:?} must be 1-64 characters of [A-Za-z0-9_-], not starting with '-'"),
         ))
     }
@@ -36,35 +36,33 @@ pub(crate) fn validate_collection_name(name: &str) -> Result<(), Error> {
 
 pub(crate) fn validate_dim(dim: usize) -> Result<(), Error> {
     if dim == 0 || dim > MAX_DIM {
-        return Err(Error::invalid("invalid_dim", format!("vector dimension {dim} is not in 1..={MAX_DIM}")));
+        return Err(Error::new(ErrorCode::InvalidDim, format!("vector dimension {dim} is not in 1..={MAX_DIM}")));
     }
     Ok(())
 }
 
 pub(crate) fn parse_item_id(id: &str) -> Result<Uuid, Error> {
-    Uuid::parse_str(id).map_err(|_| Error::invalid("invalid_item_id", format!("item id {id:?} is not a UUID")))
+    Uuid::parse_str(id).map_err(|_| Error::new(ErrorCode::InvalidItemId, format!("item id {id:?} is not a UUID")))
 }
 
 pub(crate) fn unknown_collection(name: &str) -> Error {
-    Error::not_found("unknown_collection", format!("vector collection {name:?} does not exist"))
+    Error::new(ErrorCode::UnknownCollection, format!("vector collection {name:?} does not exist"))
 }
 
 pub(crate) fn dim_conflict(name: &str, existing: usize, requested: usize) -> Error {
-    Error::conflict(
-        "collection_dim_mismatch",
+    Error::new(ErrorCode::CollectionDimMismatch,
         format!("vector collection {name:?} has dimension {existing}, not {requested}"),
     )
 }
 
 pub(crate) fn check_vector(v: &[f32], dim: usize, what: &str) -> Result<(), Error> {
     if v.len() != dim {
-        return Err(Error::invalid(
-            "vector_dim_mismatch",
+        return Err(Error::new(ErrorCode::VectorDimMismatch,
             format!("{what}: vector has dimension {}, the collection {dim}", v.len()),
         ));
     }
     if !v.iter().all(|x| x.is_finite()) {
-        return Err(Error::invalid("invalid_vector", format!("{what}: vector has a non-finite value")));
+        return Err(Error::new(ErrorCode::InvalidVector, format!("{what}: vector has a non-finite value")));
     }
     Ok(())
 }
@@ -73,8 +71,7 @@ pub(crate) fn check_vector(v: &[f32], dim: usize, what: &str) -> Result<(), Erro
 pub(crate) fn validate_point(p: &VectorPoint, dim: usize) -> Result<Uuid, Error> {
     let id = parse_item_id(&p.item_id)?;
     if p.image.is_none() && p.text.is_none() {
-        return Err(Error::invalid(
-            "point_without_vectors",
+        return Err(Error::new(ErrorCode::PointWithoutVectors,
             format!("item {} has neither an image nor a text vector", p.item_id),
         ));
     }
@@ -116,10 +113,10 @@ pub(crate) fn payload_json(p: &VectorPoint) -> serde_json::Map<String, serde_jso
 
 pub(crate) fn parse_kind(s: Option<&str>, point: &str) -> Result<ItemKind, Error> {
     s.and_then(ItemKind::parse).ok_or_else(|| {
-        Error::new(ErrorKind::Internal, "vector_payload_corrupt", format!("point {point} has no valid `kind` in its payload"))
+        Error::new(ErrorCode::VectorPayloadCorrupt, format!("point {point} has no valid `kind` in its payload"))
     })
 }
 
 pub(crate) fn backend_error(message: impl Into<String>) -> Error {
-    Error::unavailable("vector_store_error", message)
+    Error::new(ErrorCode::VectorStoreError, message)
 }

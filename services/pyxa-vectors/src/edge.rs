@@ -29,6 +29,7 @@
 //!   default, all cores up to 8; the env var `QDRANT_NUM_CPUS` overrides the core count Edge
 //!   sees).
 
+use pyxa_core::ErrorCode;
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -38,7 +39,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use pyxa_core::{
-    Error, ErrorKind, PayloadFilter, Result, ScoredPoint, VectorName, VectorPoint, VectorQuery, VectorStore,
+    Error, PayloadFilter, Result, ScoredPoint, VectorName, VectorPoint, VectorQuery, VectorStore,
     VectorStoreInfo,
 };
 use qdrant_edge::external::serde_json as ejson;
@@ -192,7 +193,7 @@ impl EdgeStore {
     /// `Unavailable` / `vector_store_locked`.
     pub async fn open_with(config: EdgeStoreConfig) -> Result<Self> {
         if config.search_concurrency == 0 {
-            return Err(Error::setup("vector_store_config", "search_concurrency must be at least 1"));
+            return Err(Error::new(ErrorCode::VectorStoreConfig, "search_concurrency must be at least 1"));
         }
         let cfg = config.clone();
         let (lock, shards) = blocking(move || {
@@ -205,8 +206,7 @@ impl EdgeStore {
                 .open(&lock_path)
                 .map_err(|e| io_error(&lock_path, e))?;
             lock.try_lock().map_err(|_| {
-                Error::unavailable(
-                    "vector_store_locked",
+                Error::new(ErrorCode::VectorStoreLocked,
                     format!("{} is in use by another vector store", cfg.dir.display()),
                 )
             })?;
@@ -646,10 +646,10 @@ fn json_path(key: &str) -> JsonPath {
 fn edge_error(collection: &str, e: OperationError) -> Error {
     let message = format!("qdrant edge, collection {collection:?}: {e}");
     match e {
-        OperationError::WrongVectorDimension { .. } => Error::invalid("vector_dim_mismatch", message),
-        OperationError::ValidationError { .. } => Error::invalid("invalid_vector_request", message),
+        OperationError::WrongVectorDimension { .. } => Error::new(ErrorCode::VectorDimMismatch, message),
+        OperationError::ValidationError { .. } => Error::new(ErrorCode::InvalidVectorRequest, message),
         OperationError::Timeout { .. } | OperationError::Cancelled { .. } => {
-            Error::new(ErrorKind::Timeout, "vector_store_timeout", message)
+            Error::new(ErrorCode::VectorStoreTimeout, message)
         }
         _ => common::backend_error(message),
     }

@@ -6,6 +6,7 @@
 //! (`wait=true`). Qdrant optimises in the background; `optimize` waits until the collection is
 //! green (all optimisations done).
 
+use pyxa_core::ErrorCode;
 use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
@@ -85,7 +86,7 @@ impl ServerStore {
             .connect_timeout(config.connect_timeout)
             .skip_compatibility_check()
             .build()
-            .map_err(|e| Error::setup("vector_store_config", format!("qdrant client for {}: {e}", config.url)))?;
+            .map_err(|e| Error::new(ErrorCode::VectorStoreConfig, format!("qdrant client for {}: {e}", config.url)))?;
         Ok(Self { client, config, dims: RwLock::new(HashMap::new()) })
     }
 
@@ -341,9 +342,7 @@ impl VectorStore for ServerStore {
                 }
             }
             if Instant::now() > deadline {
-                return Err(Error::new(
-                    ErrorKind::Timeout,
-                    "vector_store_timeout",
+                return Err(Error::new(ErrorCode::VectorStoreTimeout,
                     format!("qdrant collection {} still optimizing after {:?}", qname(collection), self.config.optimize_timeout),
                 ));
             }
@@ -421,28 +420,28 @@ pub(crate) fn server_error(collection: Option<&str>, e: QdrantError) -> Error {
         QdrantError::ResourceExhaustedError { retry_after_seconds, .. } => {
             return Error::overloaded(format!("qdrant is overloaded, retry after {retry_after_seconds} s"));
         }
-        QdrantError::InvalidUri(_) => return Error::setup("vector_store_config", format!("qdrant: {e}")),
+        QdrantError::InvalidUri(_) => return Error::new(ErrorCode::VectorStoreConfig, format!("qdrant: {e}")),
         _ => return common::backend_error(format!("qdrant: {e}")),
     };
     let message = format!("qdrant: {msg}");
     match code {
-        GRPC_UNAVAILABLE | GRPC_UNKNOWN => Error::unavailable("vector_store_unavailable", message),
+        GRPC_UNAVAILABLE | GRPC_UNKNOWN => Error::new(ErrorCode::VectorStoreUnavailable, message),
         // qdrant-client reports a failed connect as Internal "Failed to connect to ...".
         GRPC_INTERNAL if msg.contains("Failed to connect") || msg.contains("transport error") => {
-            Error::unavailable("vector_store_unavailable", message)
+            Error::new(ErrorCode::VectorStoreUnavailable, message)
         }
-        GRPC_DEADLINE_EXCEEDED => Error::new(ErrorKind::Timeout, "vector_store_timeout", message),
+        GRPC_DEADLINE_EXCEEDED => Error::new(ErrorCode::VectorStoreTimeout, message),
         // tonic reports its own request timeout as Cancelled "Timeout expired".
         GRPC_CANCELLED if msg.contains("Timeout") || msg.contains("timeout") => {
-            Error::new(ErrorKind::Timeout, "vector_store_timeout", message)
+            Error::new(ErrorCode::VectorStoreTimeout, message)
         }
         GRPC_NOT_FOUND => match collection {
             Some(c) => common::unknown_collection(c),
-            None => Error::not_found("vector_store_not_found", message),
+            None => Error::new(ErrorCode::VectorStoreNotFound, message),
         },
-        GRPC_INVALID_ARGUMENT if msg.contains("dimension") => Error::invalid("vector_dim_mismatch", message),
-        GRPC_INVALID_ARGUMENT => Error::invalid("invalid_vector_request", message),
-        GRPC_UNAUTHENTICATED | GRPC_PERMISSION_DENIED => Error::setup("vector_store_auth", message),
+        GRPC_INVALID_ARGUMENT if msg.contains("dimension") => Error::new(ErrorCode::VectorDimMismatch, message),
+        GRPC_INVALID_ARGUMENT => Error::new(ErrorCode::InvalidVectorRequest, message),
+        GRPC_UNAUTHENTICATED | GRPC_PERMISSION_DENIED => Error::new(ErrorCode::VectorStoreAuth, message),
         GRPC_RESOURCE_EXHAUSTED => Error::overloaded(message),
         _ => common::backend_error(message),
     }

@@ -45,10 +45,10 @@ pub struct CommonArgs {
 }
 
 impl CommonArgs {
-    pub fn home(&self) -> pyxa_encoders::provision::Home {
+    pub fn home(&self) -> pyxa_models::Home {
         match &self.home {
-            Some(root) => pyxa_encoders::provision::Home::new(root.clone()),
-            None => pyxa_encoders::provision::Home::from_env(),
+            Some(root) => pyxa_models::Home::new(root.clone()),
+            None => pyxa_models::Home::from_env(),
         }
     }
 
@@ -181,6 +181,15 @@ pub struct ServeArgs {
     /// Worker threads of the HTTP server.
     #[arg(long, env = "PYXA_HTTP_WORKERS", default_value_t = 2)]
     pub workers: usize,
+}
+
+impl ServeArgs {
+    pub fn answer_settings(&self) -> pyxa_engine::AnswerSettings {
+        pyxa_engine::AnswerSettings {
+            confidence_threshold: self.confidence_threshold,
+            max_answer_tokens: self.generator.max_answer_tokens,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -1,19 +1,11 @@
-//! pyxa: answers questions about photos and text, grounded in what it knows.
+//! pyxa, the service: configuration (`config`), the composition root that builds engines and
+//! domain from it (`bootstrap`), the HTTP layer over the domain (`http`, with `create_app` so
+//! tests drive the real app in-process) and the command line (`commands`).
 //!
-//! The library holds the whole service so tests drive the real app in-process
-//! ([`server::create_app`]); `main.rs` only parses the command line.
+//! Dependencies point one way: commands -> http -> bootstrap -> engine crates; `config` is a
+//! leaf. Domain logic lives in `pyxa-engine`, not here.
 
-pub mod ask;
-pub mod ask_cmd;
-pub mod bench;
-pub mod blobs;
-pub mod cli;
+pub mod bootstrap;
+pub mod commands;
 pub mod config;
-pub mod errors;
-pub mod ingest_cmd;
-pub mod kb;
-pub mod metrics;
-pub mod openai_api;
-pub mod server;
-pub mod state;
-pub mod zeroshot;
+pub mod http;

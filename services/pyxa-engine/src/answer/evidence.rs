@@ -1,0 +1,74 @@
+//! Evidence retrieval: the photo (new, or the conversation's last one), the question's vector,
+//! the collection's nearest items and its labels. Independent steps run concurrently.
+
+use std::time::Instant;
+
+use pyxa_core::{AnswerRecord, ImageEncoding, PayloadFilter, Result};
+
+use super::request::Question;
+use super::types::Timings;
+use crate::kb::{Hit, KnowledgeBase};
+
+pub struct Gathered {
+    /// The photo asked about (hash): new, or the one the conversation is about.
+    pub image: Option<String>,
+    /// Its encoding; a photo reused from the conversation has no class probabilities.
+    pub image_encoding: Option<ImageEncoding>,
+    pub hits: Vec<Hit>,
+    /// The collection's labels.
+    pub labels: Vec<String>,
+}
+
+pub(crate) fn ms(t: Instant) -> f64 {
+    (t.elapsed().as_secs_f64() * 1e3 * 100.0).round() / 100.0
+}
+
+/// The conversation's latest turn that was about a photo.
+pub fn last_photo_turn(history: &[AnswerRecord]) -> Option<&AnswerRecord> {
+    history.iter().rev().find(|a| a.image_vector.is_some())
+}
+
+pub async fn gather(kb: &KnowledgeBase, q: &Question, history: &[AnswerRecord], timings: &mut Timings) -> Result<Gathered> {
+    let started = Instant::now();
+    let mut decode_ms = 0.0;
+    let photo = async {
+        match &q.image {
+            Some(bytes) => {
+                let t = Instant::now();
+                let (hash, pixels) = kb.store_image(bytes.clone()).await?;
+                decode_ms = ms(t);
+                Ok((Some(hash), Some(kb.embed_pixels(pixels).await?)))
+            }
+            // A follow-up without a photo is about the conversation's last photo.
+            None => Ok(match last_photo_turn(history) {
+                Some(turn) => (
+                    turn.image_hash.clone(),
+                    Some(ImageEncoding { embedding: turn.image_vector.clone().unwrap_or_default(), class_probs: None }),
+                ),
+                None => (None, None),
+            }),
+        }
+    };
+    let question = async {
+        match &q.prompt {
+            Some(p) => kb.embed_text(p).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let ((image, image_encoding), question_vector) = futures::try_join!(photo, question)?;
+    timings.decode = decode_ms;
+    timings.encode = (ms(started) - decode_ms).max(0.0);
+
+    // Image neighbours when there is a photo, else text matches; the labels meanwhile.
+    let t = Instant::now();
+    let query = image_encoding.as_ref().map(|e| e.embedding.clone()).or(question_vector);
+    let retrieve = async {
+        match &query {
+            Some(v) => kb.search_vectors(&q.collection, v, q.top_k, &PayloadFilter::default()).await,
+            None => Ok(Vec::new()),
+        }
+    };
+    let (hits, labels) = futures::try_join!(retrieve, kb.meta.labels(&q.collection))?;
+    timings.retrieve = ms(t);
+    Ok(Gathered { image, image_encoding, hits, labels: labels.into_iter().map(|l| l.label).collect() })
+}

@@ -1,0 +1,239 @@
+//! The answer pipeline, p(y | x; a): check the question, gather evidence (encode the photo and
+//! the question, retrieve from the collection), fuse the evidence into candidate answers with
+//! probabilities, let the LLM phrase the answer citing the evidence [n], verify it, keep it.
+//!
+//! Each step is its own module; [`AskService::ask`] calls them in order.
+
+pub mod candidate;
+pub mod events;
+pub mod evidence;
+pub mod fusion;
+pub mod labels;
+pub mod prompt;
+pub mod request;
+pub mod template;
+pub mod types;
+pub mod verify;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use pyxa_core::{AnswerRecord, Error, ErrorCode, GenerationRequest, Generator, Result, TokenSink};
+use tokio::sync::mpsc;
+
+use candidate::{sort_candidates, text_candidates, Candidate};
+use events::{AskEvent, Evidence};
+use evidence::{gather, last_photo_turn, ms, Gathered};
+use fusion::{exact_label, fuse_candidates, FusionInput};
+use labels::{zh_for_label, LabelEmbeddings};
+use request::Question;
+pub use types::{AnswerSource, AskRequest, AskResponse, Citation, Mode, ModelsUsed, Timings, DEFAULT_ASK_TOP_K};
+
+use crate::kb::KnowledgeBase;
+
+/// Candidates kept in an answer.
+const MAX_CANDIDATES: usize = 10;
+/// A neighbour this close is the same photo: its label counts afresh even in a follow-up.
+const SAME_PHOTO_COSINE: f32 = 0.999;
+
+#[derive(Debug, Clone, Copy)]
+pub struct AnswerSettings {
+    /// Below this top-candidate probability the answer says it is not sure.
+    pub confidence_threshold: f32,
+    /// Most tokens an answer may have.
+    pub max_answer_tokens: usize,
+}
+
+impl Default for AnswerSettings {
+    fn default() -> Self {
+        Self { confidence_threshold: 0.35, max_answer_tokens: 64 }
+    }
+}
+
+#[derive(Clone)]
+pub struct AskService {
+    pub kb: KnowledgeBase,
+    pub generator: Option<Arc<dyn Generator>>,
+    pub settings: AnswerSettings,
+    labels: LabelEmbeddings,
+}
+
+impl AskService {
+    pub fn new(kb: KnowledgeBase, generator: Option<Arc<dyn Generator>>, settings: AnswerSettings) -> Self {
+        Self { kb, generator, settings, labels: LabelEmbeddings::default() }
+    }
+
+    pub fn models(&self) -> ModelsUsed {
+        ModelsUsed { encoder: self.kb.encoder.info(), generator: self.generator.as_ref().map(|g| g.info()) }
+    }
+
+    /// Answers one question; `events` (when given) receives the evidence and the LLM's pieces
+    /// as they come.
+    #[tracing::instrument(skip_all, fields(collection = %req.collection))]
+    pub async fn ask(&self, req: AskRequest, events: Option<mpsc::Sender<AskEvent>>) -> Result<AskResponse> {
+        let started = Instant::now();
+        let question = request::check(req)?;
+        self.kb.collection(&question.collection).await?;
+        let history = self.history(question.conversation_id.as_deref()).await?;
+        let conversation_id = question.conversation_id.clone().unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+
+        let mut timings = Timings::default();
+        let gathered = gather(&self.kb, &question, &history, &mut timings).await?;
+
+        let t = Instant::now();
+        let candidates = self.candidates(&question, &gathered, &history).await?;
+        timings.candidates = ms(t);
+
+        let citations: Vec<Citation> = gathered
+            .hits
+            .iter()
+            .enumerate()
+            .map(|(i, h)| Citation { n: i + 1, item_id: h.item_id.clone(), label: h.label.clone(), score: h.score, image: h.image.clone() })
+            .collect();
+        let confident = candidates.first().is_some_and(|c| c.probability >= self.settings.confidence_threshold);
+        let answer_id = uuid::Uuid::now_v7().to_string();
+        if let Some(tx) = &events {
+            let evidence = Evidence {
+                answer_id: answer_id.clone(),
+                conversation_id: conversation_id.clone(),
+                candidates: candidates.clone(),
+                citations: citations.clone(),
+                language: question.language,
+                confident,
+                mode: question.mode,
+            };
+            // A client that left is noticed when the tokens stop being received.
+            let _ = tx.send(AskEvent::Evidence(evidence)).await;
+        }
+
+        let t = Instant::now();
+        let (answer, answer_source) =
+            self.compose(&question, &candidates, &citations, confident, gathered.hits.is_empty(), &history, events).await?;
+        timings.generate = ms(t);
+        timings.total = ms(started);
+
+        self.kb
+            .meta
+            .insert_answer(&AnswerRecord {
+                answer_id: answer_id.clone(),
+                conversation_id: conversation_id.clone(),
+                collection: question.collection.clone(),
+                prompt: question.prompt_text.clone(),
+                answer: answer.clone(),
+                language: question.language.as_str().to_string(),
+                mode: question.mode.as_str().to_string(),
+                image_hash: gathered.image.clone(),
+                image_vector: gathered.image_encoding.as_ref().map(|e| e.embedding.clone()),
+                candidates: serde_json::to_value(&candidates).map_err(|e| Error::internal("candidates").with_source(e))?,
+                citations: serde_json::to_value(&citations).map_err(|e| Error::internal("citations").with_source(e))?,
+                created_at: pyxa_core::now(),
+            })
+            .await?;
+        Ok(AskResponse {
+            answer_id,
+            conversation_id,
+            answer,
+            language: question.language,
+            confident,
+            candidates,
+            citations,
+            mode: question.mode,
+            timings_ms: timings,
+            models: self.models(),
+            answer_source,
+            image: gathered.image,
+        })
+    }
+
+    async fn history(&self, conversation_id: Option<&str>) -> Result<Vec<AnswerRecord>> {
+        let Some(cid) = conversation_id else { return Ok(Vec::new()) };
+        let (_, turns) = self
+            .kb
+            .meta
+            .get_conversation(cid)
+            .await?
+            .ok_or_else(|| Error::new(ErrorCode::UnknownConversation, format!("no conversation {cid}")))?;
+        Ok(turns)
+    }
+
+    async fn candidates(&self, q: &Question, gathered: &Gathered, history: &[AnswerRecord]) -> Result<Vec<Candidate>> {
+        let classes = self.kb.encoder.builtin_classes();
+        let mut candidates = match &gathered.image_encoding {
+            Some(encoding) => {
+                // A follow-up reuses the stored vector; its classifier view comes from the
+                // previous answer's candidates instead of re-running the model.
+                let follow_up_of = if encoding.class_probs.is_none() { last_photo_turn(history) } else { None };
+                let same_photo_in_collection = gathered.hits.iter().any(|h| h.score > SAME_PHOTO_COSINE);
+                match follow_up_of {
+                    Some(turn) if !same_photo_in_collection => {
+                        serde_json::from_value::<Vec<Candidate>>(turn.candidates.clone()).unwrap_or_default()
+                    }
+                    _ => {
+                        let label_vectors = self.labels.get(self.kb.encoder.as_ref(), &gathered.labels).await?;
+                        // Query mode answers from the collection alone: the built-in classifier
+                        // is model knowledge, so it only takes part in chat mode.
+                        let class_probs = match q.mode {
+                            Mode::Chat => encoding.class_probs.as_deref(),
+                            Mode::Query => None,
+                        };
+                        fuse_candidates(&FusionInput {
+                            image: &encoding.embedding,
+                            hits: &gathered.hits,
+                            exact: exact_label(&gathered.hits, gathered.image.as_deref()),
+                            labels: &gathered.labels,
+                            label_vectors: &label_vectors,
+                            class_probs,
+                            classes,
+                            logit_scale: self.kb.encoder.info().logit_scale,
+                        })
+                    }
+                }
+            }
+            None => text_candidates(&gathered.hits),
+        };
+        for c in &mut candidates {
+            if c.label_zh.is_none() {
+                c.label_zh = zh_for_label(&c.label, classes);
+            }
+        }
+        sort_candidates(&mut candidates);
+        candidates.truncate(MAX_CANDIDATES);
+        Ok(candidates)
+    }
+
+    /// The answer text: the LLM's words when they pass verification, else the template.
+    #[allow(clippy::too_many_arguments)]
+    async fn compose(
+        &self,
+        q: &Question,
+        candidates: &[Candidate],
+        citations: &[Citation],
+        confident: bool,
+        no_evidence: bool,
+        history: &[AnswerRecord],
+        events: Option<mpsc::Sender<AskEvent>>,
+    ) -> Result<(String, AnswerSource)> {
+        if q.mode == Mode::Query && no_evidence {
+            return Ok((template::no_evidence_answer(q.language), AnswerSource::Template));
+        }
+        let top = candidates.first();
+        let fallback = template::template_answer(q.language, top, confident, citations);
+        let Some(generator) = &self.generator else { return Ok((fallback, AnswerSource::Template)) };
+        let messages = prompt::build_messages(q.mode, q.language, &q.prompt_text, candidates, citations, history);
+        let sink: Option<TokenSink> = events.map(|tx| {
+            // Never blocks the generator; a token dropped on a full channel is still in the
+            // final response. A closed channel means the client left: stop.
+            Box::new(move |piece: &str| {
+                !matches!(tx.try_send(AskEvent::Token(piece.to_string())), Err(mpsc::error::TrySendError::Closed(_)))
+            }) as TokenSink
+        });
+        let request = GenerationRequest { messages, max_tokens: self.settings.max_answer_tokens, temperature: 0.0 };
+        let generation = generator.generate(request, sink).await?;
+        let text = generation.text.trim().to_string();
+        if confident && verify::is_sound(&text, candidates, q.language) {
+            Ok((template::with_citation(text, citations, top), AnswerSource::Llm))
+        } else {
+            Ok((fallback, AnswerSource::Template))
+        }
+    }
+}

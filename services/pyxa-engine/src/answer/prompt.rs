@@ -1,0 +1,60 @@
+//! The prompt: numbered evidence, the candidates with probabilities, the conversation so far.
+
+use pyxa_core::text::Language;
+use pyxa_core::{AnswerRecord, ChatMessage};
+
+use super::candidate::Candidate;
+use super::template::display_label;
+use super::types::{Citation, Mode};
+
+/// Earlier turns of the conversation that go into the prompt.
+const HISTORY_TURNS: usize = 2;
+/// Candidates and evidence items named in the context.
+const CANDIDATES_IN_CONTEXT: usize = 3;
+const CITATIONS_IN_CONTEXT: usize = 5;
+
+fn system_prompt(mode: Mode, language: Language) -> &'static str {
+    match (mode, language) {
+        (Mode::Query, Language::En) => "You are a helpful assistant. Answer the question using only the context. Be brief: one sentence that names the most likely label.",
+        (Mode::Chat, Language::En) => "You are a helpful assistant. Answer the question using the context and what you know. Be brief: one sentence that names the most likely label.",
+        (Mode::Query, Language::Zh) => "你是一个有帮助的助手。只根据上下文回答问题。请用中文简短回答。",
+        (Mode::Chat, Language::Zh) => "你是一个有帮助的助手。根据上下文和你的知识回答问题。请用中文简短回答。",
+    }
+}
+
+pub fn build_messages(
+    mode: Mode,
+    language: Language,
+    prompt: &str,
+    candidates: &[Candidate],
+    citations: &[Citation],
+    history: &[AnswerRecord],
+) -> Vec<ChatMessage> {
+    // The shape that made the small default model answer "This is a cat.": the photo's top
+    // labels, then which knowledge-base photos match, by number.
+    let mut context = String::new();
+    if !candidates.is_empty() {
+        let listed: Vec<String> = candidates
+            .iter()
+            .take(CANDIDATES_IN_CONTEXT)
+            .map(|c| format!("{} ({:.2})", display_label(c, language), c.probability))
+            .collect();
+        context.push_str(&format!("Image analysis of the uploaded photo: top labels = {}.", listed.join(", ")));
+    }
+    let matches: Vec<String> = citations
+        .iter()
+        .take(CITATIONS_IN_CONTEXT)
+        .filter_map(|c| c.label.as_deref().map(|l| format!("[{}] {l}", c.n)))
+        .collect();
+    if !matches.is_empty() {
+        context.push_str(&format!(" Matching photos in the knowledge base: {}.", matches.join(", ")));
+    }
+    let mut messages = vec![ChatMessage::system(system_prompt(mode, language))];
+    let skip = history.len().saturating_sub(HISTORY_TURNS);
+    for turn in &history[skip..] {
+        messages.push(ChatMessage::user(turn.prompt.clone()));
+        messages.push(ChatMessage::assistant(turn.answer.clone()));
+    }
+    messages.push(ChatMessage::user(format!("Context: {}\n\nQuestion: {prompt}", context.trim())));
+    messages
+}

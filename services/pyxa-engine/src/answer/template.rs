@@ -1,0 +1,92 @@
+//! Plain, correct answers built from the candidates: used when the LLM's text does not pass
+//! verification, or without an LLM.
+
+use pyxa_core::text::Language;
+
+use super::candidate::Candidate;
+use super::types::Citation;
+
+/// The name of a candidate in the user's language.
+pub fn display_label(c: &Candidate, language: Language) -> String {
+    match language {
+        Language::Zh => c.label_zh.clone().unwrap_or_else(|| c.label.clone()),
+        Language::En => c.label.clone(),
+    }
+}
+
+fn percent(p: f32) -> String {
+    format!("{:.0}%", p * 100.0)
+}
+
+/// The citation numbers of evidence items that carry the candidate's label.
+pub fn supporting(citations: &[Citation], label: &str) -> Vec<usize> {
+    citations.iter().filter(|c| c.label.as_deref() == Some(label)).map(|c| c.n).take(3).collect()
+}
+
+pub fn cite_marks(ns: &[usize]) -> String {
+    ns.iter().map(|n| format!("[{n}]")).collect()
+}
+
+pub fn template_answer(language: Language, top: Option<&Candidate>, confident: bool, citations: &[Citation]) -> String {
+    let Some(top) = top else { return no_evidence_answer(language) };
+    let name = display_label(top, language);
+    let marks = cite_marks(&supporting(citations, &top.label));
+    let marks = if marks.is_empty() { String::new() } else { format!(" {marks}") };
+    match (language, confident) {
+        (Language::En, true) => format!("{} ({}).{marks}", english_is(&name), percent(top.probability)),
+        (Language::En, false) => format!("I'm not sure. Perhaps: {name} ({}).{marks}", percent(top.probability)),
+        (Language::Zh, true) => format!("这是{name}（{}）。{marks}", percent(top.probability)),
+        (Language::Zh, false) => format!("我不确定，可能是{name}（{}）。{marks}", percent(top.probability)),
+    }
+}
+
+/// "It is a cat" for a plain noun; names and longer labels ("eileen collins") get no article.
+fn english_is(name: &str) -> String {
+    let single_word = !name.contains(' ');
+    let starts_lower = name.chars().next().is_some_and(char::is_lowercase);
+    if single_word && starts_lower {
+        format!("It is {} {name}", article(name))
+    } else {
+        format!("Most likely: {name}")
+    }
+}
+
+fn article(name: &str) -> &'static str {
+    match name.chars().next().map(|c| c.to_ascii_lowercase()) {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => "an",
+        _ => "a",
+    }
+}
+
+pub fn no_evidence_answer(language: Language) -> String {
+    match language {
+        Language::En => "I found nothing about this in the knowledge base, so I cannot answer.".into(),
+        Language::Zh => "知识库中没有相关内容，无法回答。".into(),
+    }
+}
+
+/// Adds the citation marks of the top candidate's evidence when the LLM left them out.
+pub fn with_citation(text: String, citations: &[Citation], top: Option<&Candidate>) -> String {
+    if text.contains('[') || citations.is_empty() {
+        return text;
+    }
+    let marks = top.map(|t| supporting(citations, &t.label)).unwrap_or_default();
+    if marks.is_empty() {
+        text
+    } else {
+        format!("{text} {}", cite_marks(&marks))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_name_the_label_in_the_user_language() {
+        let top = Candidate { label: "cat".into(), label_zh: Some("猫".into()), probability: 0.9 };
+        assert!(template_answer(Language::Zh, Some(&top), true, &[]).contains('猫'));
+        assert!(template_answer(Language::En, Some(&top), false, &[]).starts_with("I'm not sure"));
+        assert_eq!(template_answer(Language::En, Some(&top), true, &[]), "It is a cat (90%).");
+    }
+}

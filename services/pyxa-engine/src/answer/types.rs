@@ -1,0 +1,118 @@
+//! What goes into and comes out of the answer pipeline.
+
+use pyxa_core::text::Language;
+use pyxa_core::{EncoderInfo, Error, ErrorCode, GeneratorInfo, Result};
+use serde::{Deserialize, Serialize};
+
+use super::candidate::Candidate;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Model knowledge plus evidence.
+    Chat,
+    /// Evidence only: no evidence, no answer.
+    Query,
+}
+
+impl Mode {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "" | "chat" => Ok(Mode::Chat),
+            "query" => Ok(Mode::Query),
+            other => Err(Error::new(ErrorCode::InvalidMode, format!("mode {other:?} is not chat or query"))),
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Chat => "chat",
+            Mode::Query => "query",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AskRequest {
+    pub prompt: Option<String>,
+    pub image: Option<Vec<u8>>,
+    pub collection: String,
+    pub mode: Mode,
+    pub top_k: usize,
+    pub conversation_id: Option<String>,
+    pub language: Option<Language>,
+}
+
+impl AskRequest {
+    /// A question with the defaults the API uses (chat mode, 5 pieces of evidence).
+    pub fn new(collection: impl Into<String>, prompt: Option<String>, image: Option<Vec<u8>>) -> Self {
+        Self {
+            prompt,
+            image,
+            collection: collection.into(),
+            mode: Mode::Chat,
+            top_k: DEFAULT_ASK_TOP_K,
+            conversation_id: None,
+            language: None,
+        }
+    }
+}
+
+pub const DEFAULT_ASK_TOP_K: usize = 5;
+
+/// One piece of evidence an answer cites as `[n]`. Ids only: `image` is the photo's hash.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Citation {
+    pub n: usize,
+    pub item_id: String,
+    pub label: Option<String>,
+    pub score: f32,
+    #[serde(default)]
+    pub image: Option<String>,
+}
+
+/// Milliseconds spent in each step.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct Timings {
+    pub decode: f64,
+    pub encode: f64,
+    pub retrieve: f64,
+    pub candidates: f64,
+    pub generate: f64,
+    pub total: f64,
+}
+
+/// Where the answer text came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AnswerSource {
+    /// The LLM's own words, checked against the candidates.
+    Llm,
+    /// A plain answer built from the candidates: the LLM's text did not name the most probable
+    /// answer (correctness before fluency), or no LLM is configured.
+    Template,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ModelsUsed {
+    #[schema(value_type = Object)]
+    pub encoder: EncoderInfo,
+    #[schema(value_type = Option<Object>)]
+    pub generator: Option<GeneratorInfo>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AskResponse {
+    pub answer_id: String,
+    pub conversation_id: String,
+    pub answer: String,
+    pub language: Language,
+    pub confident: bool,
+    pub candidates: Vec<Candidate>,
+    pub citations: Vec<Citation>,
+    pub mode: Mode,
+    pub timings_ms: Timings,
+    pub models: ModelsUsed,
+    pub answer_source: AnswerSource,
+    /// The photo asked about (hash), when there was one.
+    pub image: Option<String>,
+}

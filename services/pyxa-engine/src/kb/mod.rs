@@ -1,0 +1,127 @@
+//! The knowledge base: collections and items across SQL (source of truth), the vector store and
+//! the image store, kept consistent: an item is acknowledged only once it is in both stores, and
+//! whatever a crash left half-done is settled by [`KnowledgeBase::repair`] at start-up.
+
+mod items;
+mod repair;
+mod search;
+
+use std::sync::Arc;
+
+use pyxa_core::{Collection, Encoder, Error, ErrorCode, ImageStore, MetadataStore, Result, VectorStore};
+
+pub use items::{content_hash, is_image_id, ItemInput};
+pub use repair::RepairReport;
+pub use items::MAX_PAGE;
+pub use search::{combine, validate_top_k, Hit, SearchQuery, SearchResult};
+
+pub const DEFAULT_COLLECTION: &str = "default";
+pub const MAX_TOP_K: usize = 100;
+const MAX_DESCRIPTION_CHARS: usize = 1000;
+
+/// Everything the domain runs on: the four engine traits.
+#[derive(Clone)]
+pub struct KnowledgeBase {
+    pub encoder: Arc<dyn Encoder>,
+    pub vectors: Arc<dyn VectorStore>,
+    pub meta: Arc<dyn MetadataStore>,
+    pub images: Arc<dyn ImageStore>,
+}
+
+pub fn validate_collection_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::new(ErrorCode::InvalidCollectionName, "collection names are 1-64 characters of a-z, 0-9, _ and -"))
+    }
+}
+
+impl KnowledgeBase {
+    pub fn new(
+        encoder: Arc<dyn Encoder>,
+        vectors: Arc<dyn VectorStore>,
+        meta: Arc<dyn MetadataStore>,
+        images: Arc<dyn ImageStore>,
+    ) -> Self {
+        Self { encoder, vectors, meta, images }
+    }
+
+    pub fn dim(&self) -> usize {
+        self.encoder.info().dim
+    }
+
+    /// Makes sure the default collection exists and settles what a crash left: what every
+    /// process does once before serving.
+    pub async fn open(&self) -> Result<RepairReport> {
+        self.meta.ensure_collection(DEFAULT_COLLECTION, "Default collection").await?;
+        self.vectors.ensure_collection(DEFAULT_COLLECTION, self.dim()).await?;
+        self.repair().await
+    }
+
+    pub async fn create_collection(&self, name: &str, description: &str) -> Result<Collection> {
+        validate_collection_name(name)?;
+        if description.chars().count() > MAX_DESCRIPTION_CHARS {
+            return Err(Error::new(
+                ErrorCode::FieldTooLong,
+                format!("description is longer than {MAX_DESCRIPTION_CHARS} characters"),
+            ));
+        }
+        let collection = self.meta.create_collection(name, description).await?;
+        // A vector collection left over from an earlier one of the same name holds stale points.
+        self.vectors.delete_collection(name).await?;
+        self.vectors.ensure_collection(name, self.dim()).await?;
+        Ok(collection)
+    }
+
+    /// The collection, creating it when missing (for `pyxa ingest`).
+    pub async fn ensure_collection(&self, name: &str) -> Result<Collection> {
+        match self.meta.get_collection(name).await? {
+            Some(c) => Ok(c),
+            None => self.create_collection(name, "").await,
+        }
+    }
+
+    pub async fn collection(&self, name: &str) -> Result<Collection> {
+        validate_collection_name(name)?;
+        self.meta
+            .get_collection(name)
+            .await?
+            .ok_or_else(|| Error::new(ErrorCode::UnknownCollection, format!("no collection named {name:?}")))
+    }
+
+    pub async fn list_collections(&self) -> Result<Vec<Collection>> {
+        self.meta.list_collections().await
+    }
+
+    pub async fn delete_collection(&self, name: &str) -> Result<()> {
+        self.collection(name).await?;
+        if name == DEFAULT_COLLECTION {
+            return Err(Error::new(ErrorCode::CollectionProtected, "the default collection cannot be deleted"));
+        }
+        // SQL first: it is the source of truth; a stale vector collection is cleared on re-create
+        // and its hits are dropped because they no longer join to an item.
+        self.meta.delete_collection(name).await?;
+        self.vectors.delete_collection(name).await
+    }
+
+    /// Builds the vector index of a collection (after a bulk ingest).
+    pub async fn optimize(&self, collection: &str) -> Result<()> {
+        self.vectors.optimize(collection).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collection_names_are_checked() {
+        assert!(validate_collection_name("pets_2").is_ok());
+        for bad in ["", "Pets", "../etc", "a b", &"x".repeat(65)] {
+            assert_eq!(validate_collection_name(bad).unwrap_err().code, "invalid_collection_name");
+        }
+    }
+}

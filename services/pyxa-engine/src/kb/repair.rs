@@ -1,0 +1,56 @@
+//! Start-up repair: settles what a crash left between SQL and the vector store.
+
+use pyxa_core::{IndexState, Result, VectorPoint};
+use serde::Serialize;
+
+use super::KnowledgeBase;
+
+const REPAIR_BATCH: i64 = 256;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RepairReport {
+    pub indexed: usize,
+    pub purged: usize,
+}
+
+impl KnowledgeBase {
+    /// Indexes items left `Pending` and finishes deletions left `Deleting`.
+    pub async fn repair(&self) -> Result<RepairReport> {
+        let mut report = RepairReport::default();
+        loop {
+            let batch = self.meta.unsettled_items(REPAIR_BATCH).await?;
+            if batch.is_empty() {
+                break;
+            }
+            for iv in batch {
+                let item = &iv.item;
+                match item.state {
+                    IndexState::Pending => {
+                        let point = VectorPoint {
+                            item_id: item.id.clone(),
+                            collection: item.collection.clone(),
+                            label: item.label.clone(),
+                            kind: item.kind,
+                            tenant: item.tenant.clone(),
+                            image: iv.image_vector.clone(),
+                            text: iv.text_vector.clone(),
+                        };
+                        self.index(point).await?;
+                        self.meta.set_item_state(&item.id, IndexState::Indexed).await?;
+                        report.indexed += 1;
+                    }
+                    IndexState::Deleting => {
+                        self.vectors.delete(&item.collection, std::slice::from_ref(&item.id)).await?;
+                        self.meta.purge_item(&item.id).await?;
+                        report.purged += 1;
+                    }
+                    IndexState::Indexed => {}
+                }
+            }
+        }
+        if report.indexed + report.purged > 0 {
+            tracing::warn!(indexed = report.indexed, purged = report.purged, "repaired items left unsettled by a crash");
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,210 @@
+//! The domain with fakes (deterministic encoder, scripted generator, in-memory vectors and
+//! photos) and a real SQLite file: fusion, verification, follow-ups, teaching, query mode,
+//! streaming events, in milliseconds.
+
+use std::sync::Arc;
+
+use pyxa_core::text::Language;
+use pyxa_core::{Generator, MetadataStore, Role};
+use pyxa_engine::answer::events::AskEvent;
+use pyxa_engine::answer::AnswerSource;
+use pyxa_engine::teach::{FeedbackInput, FeedbackStatus};
+use pyxa_engine::testing::{photo, FakeEncoder, FakeImageStore, MemoryVectorStore, ScriptedGenerator};
+use pyxa_engine::{AnswerSettings, AskRequest, AskService, ItemInput, KnowledgeBase, Mode};
+
+const CLASSES: &[(&str, &str)] = &[("tabby cat", "虎斑猫"), ("espresso", "浓缩咖啡"), ("rocket", "火箭"), ("dog", "狗")];
+
+async fn sqlite(tag: &str) -> Arc<dyn MetadataStore> {
+    let dir = std::env::temp_dir().join(format!("pyxa-engine-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.join("t.sqlite").display());
+    Arc::new(pyxa_meta::SqlStore::connect(&url).await.expect("sqlite"))
+}
+
+async fn kb(tag: &str) -> KnowledgeBase {
+    let kb = KnowledgeBase::new(
+        Arc::new(FakeEncoder::new(CLASSES)),
+        Arc::new(MemoryVectorStore::default()),
+        sqlite(tag).await,
+        Arc::new(FakeImageStore::default()),
+    );
+    kb.open().await.expect("open");
+    kb
+}
+
+fn service(kb: &KnowledgeBase, generator: Option<ScriptedGenerator>) -> AskService {
+    AskService::new(kb.clone(), generator.map(|g| Arc::new(g) as Arc<dyn Generator>), AnswerSettings::default())
+}
+
+async fn add(kb: &KnowledgeBase, collection: &str, what: &str, label: &str) {
+    let input = ItemInput { image: Some(photo(what)), label: Some(label.into()), ..Default::default() };
+    kb.add_item(collection, input).await.expect("add");
+}
+
+fn ask(prompt: &str, image: Option<&str>) -> AskRequest {
+    AskRequest::new("default", Some(prompt.to_string()), image.map(photo))
+}
+
+#[tokio::test]
+async fn a_labelled_collection_decides_and_the_llm_words_are_kept_when_right() {
+    let kb = kb("fusion").await;
+    add(&kb, "default", "grey cat sofa", "cat").await;
+    add(&kb, "default", "black cat garden", "cat").await;
+    add(&kb, "default", "small dog park", "dog").await;
+    let answers = service(&kb, Some(ScriptedGenerator::replying("This is a cat.")));
+    let r = answers.ask(ask("This is an animal, what is it?", Some("grey cat window")), None).await.unwrap();
+    assert_eq!(r.candidates[0].label, "cat", "{:?}", r.candidates);
+    assert!(r.confident);
+    assert_eq!(r.answer_source, AnswerSource::Llm);
+    assert!(r.answer.starts_with("This is a cat."), "{}", r.answer);
+    assert!(r.answer.contains("[1]"), "cites its evidence: {}", r.answer);
+    let sum: f32 = r.candidates.iter().map(|c| c.probability).sum();
+    assert!(sum <= 1.0001, "{sum}");
+    assert!(r.citations.iter().all(|c| c.image.is_some()), "citations carry the photo id, not a URL");
+}
+
+#[tokio::test]
+async fn a_wrong_or_mixed_up_llm_answer_is_replaced_by_the_template() {
+    let kb = kb("verify").await;
+    add(&kb, "default", "grey cat sofa", "cat").await;
+    add(&kb, "default", "small dog park", "dog").await;
+    for reply in ["This is a dog.", "A cat or a dog.", "The top labels are: cat."] {
+        let answers = service(&kb, Some(ScriptedGenerator::replying(reply)));
+        let r = answers.ask(ask("What is it?", Some("grey cat sofa")), None).await.unwrap();
+        assert_eq!(r.answer_source, AnswerSource::Template, "{reply:?} -> {}", r.answer);
+        assert!(r.answer.starts_with("It is a cat ("), "{}", r.answer);
+    }
+}
+
+#[tokio::test]
+async fn chinese_questions_get_chinese_names() {
+    let kb = kb("zh").await;
+    let answers = service(&kb, None);
+    let r = answers.ask(ask("这是什么动物?", Some("tabby cat")), None).await.unwrap();
+    assert_eq!(r.language, Language::Zh);
+    assert_eq!(r.candidates[0].label, "tabby cat");
+    assert!(r.answer.contains("虎斑猫"), "{}", r.answer);
+}
+
+#[tokio::test]
+async fn a_follow_up_reuses_the_photo_its_candidates_and_the_turns() {
+    let kb = kb("follow").await;
+    add(&kb, "default", "red squirrel tree", "squirrel").await;
+    let generator = Arc::new(ScriptedGenerator::replying("It is a squirrel."));
+    let answers = AskService::new(kb.clone(), Some(generator.clone()), AnswerSettings::default());
+    let first = answers.ask(ask("What is this?", Some("grey squirrel tree")), None).await.unwrap();
+    assert_eq!(first.candidates[0].label, "squirrel");
+    let mut follow = ask("What does it usually eat?", None);
+    follow.conversation_id = Some(first.conversation_id.clone());
+    let second = answers.ask(follow, None).await.unwrap();
+    assert_eq!(second.conversation_id, first.conversation_id);
+    assert_eq!(second.image, first.image, "the follow-up is about the same photo");
+    assert_eq!(second.candidates, first.candidates);
+    let prompt = generator.requests().pop().unwrap().messages;
+    assert!(prompt.iter().any(|m| m.role == Role::User && m.content == "What is this?"), "earlier turn in the prompt");
+    assert!(prompt.iter().any(|m| m.role == Role::Assistant && m.content.contains("squirrel")));
+    let conversation = kb.conversation(&first.conversation_id).await.unwrap();
+    assert_eq!(conversation.turns.len(), 2);
+}
+
+#[tokio::test]
+async fn a_correction_is_learned_at_once() {
+    let kb = kb("teach").await;
+    let answers = service(&kb, None);
+    let first = answers.ask(ask("What is this?", Some("tabby cat")), None).await.unwrap();
+    assert_eq!(first.candidates[0].label, "tabby cat");
+    let outcome = kb.feedback(&first.answer_id, FeedbackInput { correct: Some(false), label: Some("lynx".into()) }).await.unwrap();
+    assert_eq!(outcome.status, FeedbackStatus::Learned);
+    assert!(outcome.item_id.is_some());
+    let again = answers.ask(ask("What is this?", Some("tabby cat")), None).await.unwrap();
+    assert_eq!(again.candidates[0].label, "lynx", "{:?}", again.candidates);
+    // The same correction twice teaches nothing new, and is still accepted.
+    let twice = kb.feedback(&first.answer_id, FeedbackInput { correct: None, label: Some("lynx".into()) }).await.unwrap();
+    assert_eq!(twice.item_id, None);
+    let e = kb.feedback(&first.answer_id, FeedbackInput::default()).await.unwrap_err();
+    assert_eq!(e.code, "empty_feedback");
+    let e = kb.feedback("nope", FeedbackInput { correct: Some(true), label: None }).await.unwrap_err();
+    assert_eq!(e.code, "unknown_answer");
+}
+
+#[tokio::test]
+async fn query_mode_answers_from_the_collection_only() {
+    let kb = kb("query").await;
+    kb.create_collection("empty", "").await.unwrap();
+    let answers = service(&kb, Some(ScriptedGenerator::replying("Paris.")));
+    let mut req = AskRequest::new("empty", Some("What is the capital of France?".into()), None);
+    req.mode = Mode::Query;
+    let r = answers.ask(req, None).await.unwrap();
+    assert_eq!(r.answer_source, AnswerSource::Template);
+    assert!(r.answer.contains("nothing"), "{}", r.answer);
+    // Query mode leaves the built-in classifier (model knowledge) out.
+    add(&kb, "empty", "grey cat sofa", "cat").await;
+    let mut req = AskRequest::new("empty", None, Some(photo("tabby cat")));
+    req.mode = Mode::Query;
+    let r = answers.ask(req, None).await.unwrap();
+    assert!(r.candidates.iter().all(|c| c.label == "cat"), "{:?}", r.candidates);
+}
+
+#[tokio::test]
+async fn streaming_sends_the_evidence_then_the_tokens() {
+    let kb = kb("events").await;
+    add(&kb, "default", "grey cat sofa", "cat").await;
+    let answers = service(&kb, Some(ScriptedGenerator::replying("This is a cat.")));
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let r = answers.ask(ask("What is it?", Some("grey cat")), Some(tx)).await.unwrap();
+    let mut events = Vec::new();
+    while let Some(e) = rx.recv().await {
+        events.push(e);
+    }
+    let AskEvent::Evidence(evidence) = &events[0] else { panic!("evidence first") };
+    assert_eq!(evidence.answer_id, r.answer_id);
+    let text: String = events[1..].iter().map(|e| if let AskEvent::Token(t) = e { t.as_str() } else { panic!("tokens after") }).collect();
+    assert_eq!(text, "This is a cat.");
+}
+
+#[tokio::test]
+async fn bad_questions_get_stable_codes_and_store_nothing() {
+    let kb = kb("errors").await;
+    let answers = service(&kb, None);
+    let e = answers.ask(AskRequest::new("nope", Some("hi".into()), None), None).await.unwrap_err();
+    assert_eq!(e.code, "unknown_collection");
+    let mut req = ask("hi", None);
+    req.conversation_id = Some("missing".into());
+    assert_eq!(answers.ask(req, None).await.unwrap_err().code, "unknown_conversation");
+    let e = answers.ask(AskRequest::new("default", None, Some(b"GIF89a not really".to_vec())), None).await.unwrap_err();
+    assert_eq!(e.code, "not_an_image");
+    let e = kb.add_item("default", ItemInput { text: Some("x".into()), metadata: Some(serde_json::json!([1])), ..Default::default() }).await.unwrap_err();
+    assert_eq!(e.code, "invalid_metadata");
+    assert_eq!(kb.list_conversations().await.unwrap().len(), 0);
+    assert_eq!(kb.list_items("default", None, 10, 0).await.unwrap().1, 0);
+}
+
+#[tokio::test]
+async fn search_finds_by_text_and_by_photo_and_filters_by_label() {
+    let kb = kb("search").await;
+    add(&kb, "default", "grey cat sofa", "cat").await;
+    add(&kb, "default", "small dog park", "dog").await;
+    let text = kb
+        .search(pyxa_engine::kb::SearchQuery {
+            collection: "default".into(),
+            text: Some("dog".into()),
+            image: None,
+            top_k: 1,
+            filter: Default::default(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(text.hits[0].label.as_deref(), Some("dog"));
+    let filtered = kb
+        .search(pyxa_engine::kb::SearchQuery {
+            collection: "default".into(),
+            text: None,
+            image: Some(photo("dog")),
+            top_k: 5,
+            filter: pyxa_core::PayloadFilter { label: Some("cat".into()), ..Default::default() },
+        })
+        .await
+        .unwrap();
+    assert!(filtered.hits.iter().all(|h| h.label.as_deref() == Some("cat")) && !filtered.hits.is_empty());
+}

@@ -1,0 +1,91 @@
+//! The composition root: builds the engines from configuration and wires them into the domain.
+//! `pyxa serve` and every CLI command start here; nothing below this module reads flags.
+
+mod image_store;
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use pyxa_core::{Encoder, Generator, MetadataStore, VectorStore};
+use pyxa_encoders::{DecodeLimits, OnnxEncoder};
+use pyxa_engine::{AnswerSettings, AskService, KnowledgeBase};
+use pyxa_vectors::{EdgeStoreConfig, ServerStoreConfig, VectorStoreConfig};
+
+pub use image_store::FsImageStore;
+
+use crate::config::{CommonArgs, GeneratorArgs, StoreArgs};
+
+/// Everything a running pyxa holds: the knowledge base and the answer pipeline over it.
+#[derive(Clone)]
+pub struct App {
+    pub kb: KnowledgeBase,
+    pub answers: AskService,
+}
+
+impl App {
+    /// Loads the encoder, opens the stores (repairing what a crash left), loads the generator.
+    pub async fn build(common: &CommonArgs, stores: &StoreArgs, generator: &GeneratorArgs, settings: AnswerSettings) -> Result<App> {
+        let encoder: Arc<dyn Encoder> = load_encoder(common).await?;
+        let kb = open_knowledge_base(encoder, stores, common.encoder_config().decode_limits).await?;
+        let generator = open_generator(common, generator).await?;
+        Ok(App::new(kb, generator, settings))
+    }
+
+    pub fn new(kb: KnowledgeBase, generator: Option<Arc<dyn Generator>>, settings: AnswerSettings) -> App {
+        let answers = AskService::new(kb.clone(), generator, settings);
+        App { kb, answers }
+    }
+}
+
+/// Loads the encoder on a blocking thread (ONNX Runtime start-up reads files).
+pub async fn load_encoder(common: &CommonArgs) -> Result<Arc<OnnxEncoder>> {
+    let config = common.encoder_config();
+    Ok(tokio::task::spawn_blocking(move || OnnxEncoder::load(&config)).await??)
+}
+
+/// Opens SQL, the vector store and the photo store in the data dir around a loaded encoder,
+/// makes sure the default collection exists, and repairs what a crash left unsettled.
+pub async fn open_knowledge_base(encoder: Arc<dyn Encoder>, stores: &StoreArgs, decode_limits: DecodeLimits) -> Result<KnowledgeBase> {
+    std::fs::create_dir_all(&stores.data_dir).with_context(|| format!("creating {}", stores.data_dir.display()))?;
+    let data_dir = stores.data_dir.canonicalize()?;
+    let database_url = stores
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("pyxa.sqlite").display()));
+    let meta: Arc<dyn MetadataStore> = Arc::new(pyxa_meta::SqlStore::connect(&database_url).await?);
+    let vector_config = match &stores.qdrant_url {
+        Some(url) => {
+            let mut c = ServerStoreConfig::new(url.clone());
+            c.api_key = stores.qdrant_api_key.clone();
+            c.shard_number = Some(stores.qdrant_shards);
+            c.replication_factor = Some(stores.qdrant_replication);
+            VectorStoreConfig::Server(c)
+        }
+        None => VectorStoreConfig::Edge(EdgeStoreConfig::new(data_dir.join("qdrant-edge"))),
+    };
+    let vectors: Arc<dyn VectorStore> = pyxa_vectors::open_store(vector_config).await?;
+    let images = Arc::new(FsImageStore::open(&data_dir.join("blobs"), decode_limits)?);
+    let kb = KnowledgeBase::new(encoder, vectors, meta, images);
+    kb.open().await?;
+    Ok(kb)
+}
+
+pub async fn open_generator(common: &CommonArgs, args: &GeneratorArgs) -> Result<Option<Arc<dyn Generator>>> {
+    match args.generator.as_str() {
+        "none" => Ok(None),
+        "local" => {
+            let path = args.gguf.clone().unwrap_or_else(|| common.home().default_gguf());
+            let config = pyxa_llm::LocalConfig { threads: args.llm_threads, ..Default::default() };
+            let generator = tokio::task::spawn_blocking(move || pyxa_llm::LocalGenerator::load(&path, config)).await??;
+            Ok(Some(Arc::new(generator)))
+        }
+        "openai" => {
+            let base = args.openai_base_url.clone().context("--generator openai needs --openai-base-url (PYXA_OPENAI_BASE_URL)")?;
+            let mut config = pyxa_llm::OpenAiConfig::new(base, args.openai_model.clone());
+            config.api_key = args.openai_api_key.clone();
+            config.timeout = std::time::Duration::from_secs(args.openai_timeout_secs);
+            Ok(Some(Arc::new(pyxa_llm::OpenAiGenerator::new(config)?)))
+        }
+        other => anyhow::bail!("unknown generator {other:?}: local, openai or none"),
+    }
+}

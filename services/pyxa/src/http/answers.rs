@@ -1,0 +1,31 @@
+//! Feedback on answers: `POST /v1/answers/{id}/feedback` teaches the collection.
+
+use actix_web::{web, HttpResponse};
+use pyxa_engine::teach::{FeedbackInput, FeedbackOutcome};
+use serde::Deserialize;
+
+use super::errors::{ApiResult, ErrorBody};
+use super::{resource, AppState};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/answers/{id}/feedback").route(web::post().to(feedback)));
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct FeedbackBody {
+    /// Whether the answer was right (`true` without a label confirms the top candidate).
+    correct: Option<bool>,
+    /// The right label: the photo joins the collection with it at once.
+    label: Option<String>,
+}
+
+#[utoipa::path(post, path = "/v1/answers/{id}/feedback", tag = "answers",
+    summary = "Correct or confirm an answer (the photo is learned at once)",
+    params(("id" = String, Path, description = "answer_id")),
+    request_body = FeedbackBody,
+    responses((status = 200, body = FeedbackOutcome), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn feedback(state: web::Data<AppState>, path: web::Path<String>, body: web::Json<FeedbackBody>) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let outcome = state.kb.feedback(&path, FeedbackInput { correct: body.correct, label: body.label }).await?;
+    Ok(HttpResponse::Ok().json(outcome))
+}

@@ -1,0 +1,151 @@
+//! Request bodies that are either multipart (with an `image` file part) or JSON (with
+//! `image_base64`), read into one typed struct per route. Multipart fields arrive as strings,
+//! so numbers and booleans are accepted as either.
+
+use actix_multipart::Multipart;
+use actix_web::http::header;
+use actix_web::{web, HttpRequest};
+use base64::Engine as _;
+use futures::{StreamExt, TryStreamExt};
+use pyxa_core::{Error, ErrorCode, Result};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// Largest non-file multipart field.
+const MAX_FIELD_BYTES: usize = 64 * 1024;
+
+/// A typed body and the photo that came with it.
+pub struct Upload<T> {
+    pub body: T,
+    pub image: Option<Vec<u8>>,
+}
+
+/// Reads a multipart or JSON body into `T` (the image goes apart).
+pub async fn read_upload<T: DeserializeOwned>(req: &HttpRequest, payload: web::Payload, max_upload: usize) -> Result<Upload<T>> {
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    let (fields, image) = if content_type.starts_with("multipart/form-data") {
+        read_multipart(req, payload, max_upload).await?
+    } else if content_type.starts_with("application/json") {
+        let body = read_body(payload, max_upload * 4 / 3 + MAX_FIELD_BYTES).await?;
+        let value: Value = serde_json::from_slice(&body).map_err(|e| Error::new(ErrorCode::InvalidJson, e.to_string()))?;
+        let Value::Object(mut fields) = value else {
+            return Err(Error::new(ErrorCode::InvalidJson, "expected a JSON object"));
+        };
+        let image = match fields.remove("image_base64") {
+            Some(Value::String(b64)) => Some(decode_base64_image(&b64)?),
+            Some(Value::Null) | None => None,
+            Some(_) => return Err(Error::new(ErrorCode::InvalidBase64, "image_base64 must be a string")),
+        };
+        (fields, image)
+    } else {
+        return Err(Error::new(ErrorCode::UnsupportedContentType, "send multipart/form-data or application/json"));
+    };
+    let body = serde_json::from_value(Value::Object(fields)).map_err(|e| Error::new(ErrorCode::InvalidJson, e.to_string()))?;
+    Ok(Upload { body, image })
+}
+
+async fn read_multipart(req: &HttpRequest, payload: web::Payload, max_upload: usize) -> Result<(Map<String, Value>, Option<Vec<u8>>)> {
+    let mut fields = Map::new();
+    let mut image = None;
+    let mut multipart = Multipart::new(req.headers(), payload);
+    while let Some(field) = multipart.next().await {
+        let mut field = field.map_err(|e| Error::new(ErrorCode::InvalidMultipart, e.to_string()))?;
+        let name = field.name().unwrap_or("").to_string();
+        let is_image = name == "image";
+        let limit = if is_image { max_upload } else { MAX_FIELD_BYTES };
+        let mut buf = Vec::new();
+        while let Some(chunk) = field.try_next().await.map_err(|e| Error::new(ErrorCode::InvalidMultipart, e.to_string()))? {
+            if buf.len() + chunk.len() > limit {
+                let code = if is_image { ErrorCode::UploadTooLarge } else { ErrorCode::FieldTooLarge };
+                return Err(Error::new(code, format!("field {name:?} is larger than {limit} bytes")));
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        if is_image {
+            image = Some(buf);
+        } else {
+            let text = String::from_utf8(buf).map_err(|_| Error::new(ErrorCode::InvalidUtf8, format!("field {name:?} is not UTF-8 text")))?;
+            fields.insert(name, Value::String(text));
+        }
+    }
+    Ok((fields, image))
+}
+
+/// Base64 (optionally a `data:` URL) to bytes.
+pub fn decode_base64_image(s: &str) -> Result<Vec<u8>> {
+    let data = match s.strip_prefix("data:") {
+        Some(rest) => rest.split_once(',').map(|(_, d)| d).ok_or_else(|| Error::new(ErrorCode::InvalidBase64, "malformed data URL"))?,
+        None => s,
+    };
+    let cleaned: String = data.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(cleaned.as_bytes())
+        .map_err(|e| Error::new(ErrorCode::InvalidBase64, format!("image_base64 is not valid base64: {e}")))
+}
+
+async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| Error::new(ErrorCode::InvalidBody, e.to_string()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(Error::new(ErrorCode::BodyTooLarge, format!("the request body is larger than {limit} bytes")));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// A number as JSON sends it or as a form field's text.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Loose {
+    Bool(bool),
+    Number(serde_json::Number),
+    Text(String),
+}
+
+impl Loose {
+    fn text(&self) -> String {
+        match self {
+            Loose::Bool(b) => b.to_string(),
+            Loose::Number(n) => n.to_string(),
+            Loose::Text(t) => t.trim().to_string(),
+        }
+    }
+
+    /// An integer in `1..=max`, else `code`.
+    pub fn count(value: Option<&Loose>, field: &str, default: usize, max: usize, code: ErrorCode) -> Result<usize> {
+        match value {
+            None => Ok(default),
+            Some(v) => v
+                .text()
+                .parse::<usize>()
+                .ok()
+                .filter(|k| (1..=max).contains(k))
+                .ok_or_else(|| Error::new(code, format!("{field} must be an integer between 1 and {max}"))),
+        }
+    }
+
+    /// `true`, `1`, `yes` or `on` (as JSON or text).
+    pub fn flag(value: Option<&Loose>) -> bool {
+        value.is_some_and(|v| matches!(v.text().as_str(), "true" | "1" | "yes" | "on"))
+    }
+}
+
+/// A JSON object sent as an object (JSON bodies) or as text (form fields).
+pub fn json_object(value: Option<Value>, code: ErrorCode, field: &str) -> Result<Option<Value>> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => {
+            serde_json::from_str(&s).map(Some).map_err(|e| Error::new(code, format!("{field} is not valid JSON: {e}")))
+        }
+        Some(v) => Ok(Some(v)),
+    }
+}
+
+/// A text field, trimmed; empty means absent.
+pub fn non_empty(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}

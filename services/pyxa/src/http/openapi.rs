@@ -1,0 +1,50 @@
+//! The OpenAPI document, generated from the handlers and types (`utoipa`). The committed copy
+//! (`services/pyxa/openapi.json`) is checked against it by a test, so an API change shows up in
+//! review.
+
+use std::sync::LazyLock;
+
+use utoipa::OpenApi;
+
+use super::{answers, ask, collections, conversations, errors, health, items, openai, search, views};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "pyxa",
+        description = "Answers questions about photos and text, grounded in what it knows. Every error is `{\"error\": {\"code\", \"message\"}}` with a stable code; 429 and 502/504 carry `Retry-After`.",
+        license(name = "Apache-2.0")
+    ),
+    paths(
+        health::health, health::prometheus, health::openapi_json,
+        collections::list_collections, collections::create_collection, collections::get_collection, collections::delete_collection,
+        items::list_items, items::add_item, items::get_item, items::delete_item, items::get_blob, items::get_thumbnail,
+        search::search,
+        ask::ask,
+        answers::feedback,
+        conversations::list_conversations, conversations::get_conversation,
+        openai::chat_completions, openai::list_models,
+    ),
+    components(schemas(errors::ErrorBody, views::EvidenceView)),
+    tags(
+        (name = "answers", description = "Questions, answers and feedback"),
+        (name = "collections", description = "Collections of labelled photos and texts"),
+        (name = "items", description = "Items and their photos"),
+        (name = "search", description = "Similarity search"),
+        (name = "conversations", description = "Conversation history"),
+        (name = "openai", description = "OpenAI-compatible endpoints"),
+        (name = "operations", description = "Health, metrics, this document"),
+    )
+)]
+pub struct ApiDoc;
+
+static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    doc.to_pretty_json().unwrap_or_else(|_| "{}".into())
+});
+
+/// The document as served at `/openapi.json`.
+pub fn document_json() -> &'static str {
+    &DOCUMENT
+}

@@ -1,0 +1,270 @@
+//! The JSON shapes of the API: domain values with URLs where the domain has ids. These are the
+//! contracts clients rely on: add fields, never rename or remove them.
+
+use pyxa_core::text::Language;
+use pyxa_core::{Collection, ConversationSummary, Item, ItemKind};
+use pyxa_engine::answer::candidate::Candidate;
+use pyxa_engine::answer::events::Evidence;
+use pyxa_engine::answer::{AnswerSource, AskResponse, Citation, Mode, ModelsUsed, Timings};
+use pyxa_engine::conversations::{Conversation, Turn};
+use pyxa_engine::kb::Hit;
+use serde::Serialize;
+use serde_json::Value;
+
+pub fn image_url(hash: &str) -> String {
+    format!("/v1/blobs/{hash}")
+}
+
+pub fn thumbnail_url(hash: &str) -> String {
+    format!("/v1/blobs/{hash}/thumbnail")
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CollectionView {
+    pub name: String,
+    pub description: String,
+    pub item_count: i64,
+    pub created_at: i64,
+}
+
+impl From<Collection> for CollectionView {
+    fn from(c: Collection) -> Self {
+        CollectionView { name: c.name, description: c.description, item_count: c.item_count, created_at: c.created_at }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CollectionList {
+    pub collections: Vec<CollectionView>,
+}
+
+/// An item as the API shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ItemView {
+    pub id: String,
+    pub collection: String,
+    pub label: Option<String>,
+    pub text: Option<String>,
+    /// `image`, `text` or `image_text`.
+    #[schema(value_type = String)]
+    pub kind: ItemKind,
+    #[schema(value_type = Object)]
+    pub metadata: Value,
+    pub content_hash: String,
+    pub thumbnail_url: Option<String>,
+    pub image_url: Option<String>,
+    pub created_at: i64,
+}
+
+impl From<&Item> for ItemView {
+    fn from(item: &Item) -> Self {
+        ItemView {
+            id: item.id.clone(),
+            collection: item.collection.clone(),
+            label: item.label.clone(),
+            text: item.text.clone(),
+            kind: item.kind,
+            metadata: item.metadata.clone(),
+            content_hash: item.content_hash.clone(),
+            thumbnail_url: item.blob_hash.as_deref().map(thumbnail_url),
+            image_url: item.blob_hash.as_deref().map(image_url),
+            created_at: item.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ItemPage {
+    pub items: Vec<ItemView>,
+    pub total: i64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HitView {
+    pub item_id: String,
+    pub label: Option<String>,
+    #[schema(value_type = String)]
+    pub kind: ItemKind,
+    pub score: f32,
+    pub thumbnail_url: Option<String>,
+    pub text: Option<String>,
+}
+
+impl From<&Hit> for HitView {
+    fn from(h: &Hit) -> Self {
+        HitView {
+            item_id: h.item_id.clone(),
+            label: h.label.clone(),
+            kind: h.kind,
+            score: h.score,
+            thumbnail_url: h.image.as_deref().map(thumbnail_url),
+            text: h.text.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SearchResults {
+    pub hits: Vec<HitView>,
+    pub took_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CitationView {
+    pub n: usize,
+    pub item_id: String,
+    pub label: Option<String>,
+    pub score: f32,
+    pub thumbnail_url: Option<String>,
+}
+
+impl From<&Citation> for CitationView {
+    fn from(c: &Citation) -> Self {
+        CitationView { n: c.n, item_id: c.item_id.clone(), label: c.label.clone(), score: c.score, thumbnail_url: c.image.as_deref().map(thumbnail_url) }
+    }
+}
+
+pub fn citations(c: &[Citation]) -> Vec<CitationView> {
+    c.iter().map(CitationView::from).collect()
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AskResponseView {
+    pub answer_id: String,
+    pub conversation_id: String,
+    pub answer: String,
+    /// `en` or `zh`.
+    #[schema(value_type = String)]
+    pub language: Language,
+    /// Whether the top candidate is above the confidence threshold.
+    pub confident: bool,
+    pub candidates: Vec<Candidate>,
+    pub citations: Vec<CitationView>,
+    pub mode: Mode,
+    pub timings_ms: Timings,
+    pub models: ModelsUsed,
+    pub answer_source: AnswerSource,
+    pub image_url: Option<String>,
+}
+
+impl From<&AskResponse> for AskResponseView {
+    fn from(r: &AskResponse) -> Self {
+        AskResponseView {
+            answer_id: r.answer_id.clone(),
+            conversation_id: r.conversation_id.clone(),
+            answer: r.answer.clone(),
+            language: r.language,
+            confident: r.confident,
+            candidates: r.candidates.clone(),
+            citations: citations(&r.citations),
+            mode: r.mode,
+            timings_ms: r.timings_ms.clone(),
+            models: r.models.clone(),
+            answer_source: r.answer_source,
+            image_url: r.image.as_deref().map(image_url),
+        }
+    }
+}
+
+/// The first event of a streamed answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EvidenceView {
+    pub answer_id: String,
+    pub conversation_id: String,
+    pub candidates: Vec<Candidate>,
+    pub citations: Vec<CitationView>,
+    #[schema(value_type = String)]
+    pub language: Language,
+    pub confident: bool,
+    pub mode: Mode,
+}
+
+impl From<&Evidence> for EvidenceView {
+    fn from(e: &Evidence) -> Self {
+        EvidenceView {
+            answer_id: e.answer_id.clone(),
+            conversation_id: e.conversation_id.clone(),
+            candidates: e.candidates.clone(),
+            citations: citations(&e.citations),
+            language: e.language,
+            confident: e.confident,
+            mode: e.mode,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ConversationList {
+    #[schema(value_type = Vec<Object>)]
+    pub conversations: Vec<ConversationSummary>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TurnView {
+    pub answer_id: String,
+    pub prompt: String,
+    pub answer: String,
+    pub language: String,
+    pub mode: String,
+    pub image_url: Option<String>,
+    pub thumbnail_url: Option<String>,
+    #[schema(value_type = Vec<Object>)]
+    pub candidates: Value,
+    #[schema(value_type = Vec<Object>)]
+    pub citations: Value,
+    pub created_at: i64,
+}
+
+/// Stored citations carry the photo's hash (`image`); answers kept by earlier versions carry
+/// `thumbnail_url` already.
+fn stored_citations(mut citations: Value) -> Value {
+    for c in citations.as_array_mut().into_iter().flatten() {
+        if let Some(obj) = c.as_object_mut() {
+            if let Some(hash) = obj.remove("image") {
+                let url = hash.as_str().map(thumbnail_url);
+                obj.entry("thumbnail_url").or_insert(url.map(Value::String).unwrap_or(Value::Null));
+            }
+        }
+    }
+    citations
+}
+
+impl From<Turn> for TurnView {
+    fn from(t: Turn) -> Self {
+        TurnView {
+            answer_id: t.answer_id,
+            prompt: t.prompt,
+            answer: t.answer,
+            language: t.language,
+            mode: t.mode,
+            image_url: t.image.as_deref().map(image_url),
+            thumbnail_url: t.image.as_deref().map(thumbnail_url),
+            candidates: t.candidates,
+            citations: stored_citations(t.citations),
+            created_at: t.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ConversationView {
+    pub id: String,
+    pub title: String,
+    pub collection: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub turns: Vec<TurnView>,
+}
+
+impl From<Conversation> for ConversationView {
+    fn from(c: Conversation) -> Self {
+        ConversationView {
+            id: c.summary.id,
+            title: c.summary.title,
+            collection: c.summary.collection,
+            created_at: c.summary.created_at,
+            updated_at: c.summary.updated_at,
+            turns: c.turns.into_iter().map(TurnView::from).collect(),
+        }
+    }
+}

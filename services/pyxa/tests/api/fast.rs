@@ -1,0 +1,290 @@
+//! The real HTTP app in-process (`create_app`, no socket) over fakes of every engine trait and
+//! a real SQLite file: routes, typed requests, JSON errors, streaming, OpenAPI.
+
+use std::sync::Arc;
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::test::{self, TestRequest};
+use base64::Engine as _;
+use pyxa::bootstrap::App;
+use pyxa::http::{create_app, AppState, HttpLimits};
+use pyxa_core::Generator;
+use pyxa_engine::testing::{photo, FakeEncoder, FakeImageStore, MemoryVectorStore, ScriptedGenerator};
+use pyxa_engine::{AnswerSettings, KnowledgeBase};
+use serde_json::{json, Value};
+
+const CLASSES: &[(&str, &str)] = &[("tabby cat", "虎斑猫"), ("espresso", "浓缩咖啡"), ("rocket", "火箭")];
+const BOUNDARY: &str = "pyxa-test-boundary";
+
+async fn state(tag: &str, generator: Option<Arc<dyn Generator>>) -> AppState {
+    let dir = std::env::temp_dir().join(format!("pyxa-fast-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.join("t.sqlite").display());
+    let meta = Arc::new(pyxa_meta::SqlStore::connect(&url).await.unwrap());
+    let kb = KnowledgeBase::new(
+        Arc::new(FakeEncoder::new(CLASSES)),
+        Arc::new(MemoryVectorStore::default()),
+        meta,
+        Arc::new(FakeImageStore::default()),
+    );
+    kb.open().await.unwrap();
+    AppState {
+        app: App::new(kb, generator, AnswerSettings::default()),
+        limits: HttpLimits { max_upload_bytes: 1 << 20, allow_remote_images: false },
+    }
+}
+
+fn scripted(reply: &str) -> Option<Arc<dyn Generator>> {
+    Some(Arc::new(ScriptedGenerator::replying(reply)))
+}
+
+/// A multipart body with text fields and an optional `image` file part.
+fn multipart(fields: &[(&str, &str)], image: Option<&[u8]>) -> (String, Vec<u8>) {
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").bytes());
+    }
+    if let Some(bytes) = image {
+        body.extend(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"p.png\"\r\nContent-Type: image/png\r\n\r\n")
+                .bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend(b"\r\n");
+    }
+    body.extend(format!("--{BOUNDARY}--\r\n").bytes());
+    (format!("multipart/form-data; boundary={BOUNDARY}"), body)
+}
+
+macro_rules! app {
+    ($state:expr) => {
+        test::init_service(create_app($state)).await
+    };
+}
+
+async fn send<S, B>(app: &S, req: TestRequest) -> (StatusCode, actix_web::http::header::HeaderMap, Vec<u8>)
+where
+    S: actix_web::dev::Service<actix_http::Request, Response = actix_web::dev::ServiceResponse<B>, Error = actix_web::Error>,
+    B: actix_web::body::MessageBody,
+{
+    let res = test::call_service(app, req.to_request()).await;
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = test::read_body(res).await.to_vec();
+    (status, headers, body)
+}
+
+fn json_of(body: &[u8]) -> Value {
+    serde_json::from_slice(body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(body)))
+}
+
+#[actix_web::test]
+async fn health_reports_the_providers_in_use_and_head_works() {
+    let app = app!(state("health", scripted("ok")).await);
+    let (status, _, body) = send(&app, TestRequest::get().uri("/health")).await;
+    assert_eq!(status, 200);
+    let v = json_of(&body);
+    assert_eq!(v["models"]["execution_providers"], json!(["FakeExecutionProvider"]));
+    assert_eq!(v["stores"]["sql"]["backend"], "sqlite");
+    assert_eq!(v["generator"]["backend"], "scripted");
+    // (The server drops HEAD bodies on the wire; in-process only the status is observable.)
+    let (status, _, _) = send(&app, TestRequest::default().method(Method::HEAD).uri("/health")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, body) = send(&app, TestRequest::get().uri("/metrics")).await;
+    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&body).contains("pyxa_http_request_duration_seconds"));
+}
+
+#[actix_web::test]
+async fn every_error_is_json_with_a_stable_code() {
+    let app = app!(state("errors", None).await);
+    let cases: Vec<(TestRequest, u16, &str)> = vec![
+        (TestRequest::get().uri("/nope/deeper"), 404, "route_not_found"),
+        (TestRequest::get().uri("/v1/nope"), 404, "route_not_found"),
+        (TestRequest::delete().uri("/health"), 405, "method_not_allowed"),
+        (TestRequest::put().uri("/v1/collections"), 405, "method_not_allowed"),
+        (TestRequest::get().uri("/v1/collections/Bad%20Name"), 400, "invalid_collection_name"),
+        (TestRequest::get().uri("/v1/collections/missing"), 404, "unknown_collection"),
+        (TestRequest::get().uri("/v1/collections/default/items?limit=0"), 400, "invalid_pagination"),
+        (TestRequest::get().uri("/v1/collections/default/items?limit=abc"), 400, "invalid_query"),
+        (TestRequest::post().uri("/v1/collections").insert_header(("content-type", "application/json")).set_payload("{"), 400, "invalid_json"),
+        (TestRequest::post().uri("/v1/collections").insert_header(("content-type", "text/plain")).set_payload("x"), 415, "unsupported_content_type"),
+        (TestRequest::post().uri("/v1/ask").insert_header(("content-type", "text/plain")).set_payload("x"), 415, "unsupported_content_type"),
+        (TestRequest::post().uri("/v1/ask").set_json(json!({})), 400, "empty_question"),
+        (TestRequest::post().uri("/v1/ask").set_json(json!({"prompt": "hi", "top_k": "many"})), 400, "invalid_top_k"),
+        (TestRequest::post().uri("/v1/ask").set_json(json!({"prompt": "hi", "mode": "loud"})), 400, "invalid_mode"),
+        (TestRequest::post().uri("/v1/ask").set_json(json!({"image_base64": "%%%"})), 400, "invalid_base64"),
+        (TestRequest::post().uri("/v1/ask").set_json(json!({"prompt": "hi", "conversation_id": "nope"})), 404, "unknown_conversation"),
+        (TestRequest::post().uri("/v1/search").set_json(json!({"filter": "{not json"})), 400, "invalid_filter"),
+        (TestRequest::post().uri("/v1/search").set_json(json!({})), 400, "empty_query"),
+        (TestRequest::post().uri("/v1/answers/nope/feedback").set_json(json!({"correct": true})), 404, "unknown_answer"),
+        (TestRequest::get().uri("/v1/conversations/nope"), 404, "unknown_conversation"),
+        (TestRequest::get().uri("/v1/blobs/not-a-hash"), 400, "invalid_blob_id"),
+        (TestRequest::get().uri(&format!("/v1/blobs/{}", "a".repeat(64))), 404, "unknown_blob"),
+        (TestRequest::post().uri("/v1/chat/completions").set_json(json!({"messages": []})), 400, "empty_question"),
+        (TestRequest::delete().uri("/v1/collections/default"), 409, "collection_protected"),
+    ];
+    for (req, status, code) in cases {
+        let (got, headers, body) = send(&app, req).await;
+        let v = json_of(&body);
+        assert_eq!((got.as_u16(), v["error"]["code"].as_str().unwrap_or("")), (status, code), "{v}");
+        assert!(headers.get("content-type").unwrap().to_str().unwrap().starts_with("application/json"));
+    }
+}
+
+#[actix_web::test]
+async fn a_failing_dependency_is_5xx_without_internal_details_and_with_retry_after() {
+    let mut config = pyxa_llm::OpenAiConfig::new("http://127.0.0.1:1/v1", "m");
+    config.timeout = std::time::Duration::from_secs(2);
+    let generator: Arc<dyn Generator> = Arc::new(pyxa_llm::OpenAiGenerator::new(config).unwrap());
+    let app = app!(state("upstream", Some(generator)).await);
+    let (status, headers, body) = send(&app, TestRequest::post().uri("/v1/ask").set_json(json!({"prompt": "hello there"}))).await;
+    let v = json_of(&body);
+    assert_eq!((status.as_u16(), v["error"]["code"].as_str().unwrap()), (502, "llm_unavailable"), "{v}");
+    assert!(!v["error"]["message"].as_str().unwrap().contains("127.0.0.1"), "no internal details: {v}");
+    assert!(v["error"]["error_id"].is_string());
+    assert!(headers.contains_key("retry-after"));
+}
+
+#[actix_web::test]
+async fn items_upload_list_serve_and_delete() {
+    let app = app!(state("items", None).await);
+    let (ct, body) = multipart(&[("label", "cat"), ("metadata", r#"{"k": 1}"#)], Some(&photo("grey cat")));
+    let (status, _, resp) = send(&app, TestRequest::post().uri("/v1/collections/default/items").insert_header(("content-type", ct.clone())).set_payload(body.clone())).await;
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&resp));
+    let item = json_of(&resp);
+    assert_eq!((item["label"].as_str(), item["kind"].as_str(), item["metadata"]["k"].as_i64()), (Some("cat"), Some("image"), Some(1)));
+    let thumb = item["thumbnail_url"].as_str().unwrap().to_string();
+    assert!(thumb.starts_with("/v1/blobs/") && thumb.ends_with("/thumbnail"));
+    let (status, _, _) = send(&app, TestRequest::get().uri(&thumb)).await;
+    assert_eq!(status, 200);
+    let (status, _, resp) = send(&app, TestRequest::post().uri("/v1/collections/default/items").insert_header(("content-type", ct)).set_payload(body)).await;
+    assert_eq!((status.as_u16(), json_of(&resp)["error"]["code"].as_str()), (409, Some("duplicate_item")));
+    let (ct, body) = multipart(&[("label", "x")], Some(b"%PDF-1.4 not a photo"));
+    let (status, _, resp) = send(&app, TestRequest::post().uri("/v1/collections/default/items").insert_header(("content-type", ct)).set_payload(body)).await;
+    assert_eq!((status.as_u16(), json_of(&resp)["error"]["code"].as_str()), (415, Some("not_an_image")));
+    let (ct, body) = multipart(&[("text", "a note"), ("metadata", "{oops")], None);
+    let (status, _, resp) = send(&app, TestRequest::post().uri("/v1/collections/default/items").insert_header(("content-type", ct)).set_payload(body)).await;
+    assert_eq!((status.as_u16(), json_of(&resp)["error"]["code"].as_str()), (400, Some("invalid_metadata")));
+    let (status, _, resp) = send(
+        &app,
+        TestRequest::post().uri("/v1/collections/default/items").set_json(json!({"text": "espresso machine note", "label": "note", "metadata": {"a": true}})),
+    )
+    .await;
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&resp));
+    let (_, _, resp) = send(&app, TestRequest::get().uri("/v1/collections/default/items?limit=10")).await;
+    let page = json_of(&resp);
+    assert_eq!(page["total"], 2);
+    let id = item["id"].as_str().unwrap();
+    let (status, _, _) = send(&app, TestRequest::delete().uri(&format!("/v1/collections/default/items/{id}"))).await;
+    assert_eq!(status, 204);
+    let (status, _, _) = send(&app, TestRequest::get().uri(&format!("/v1/collections/default/items/{id}"))).await;
+    assert_eq!(status, 404);
+}
+
+#[actix_web::test]
+async fn ask_as_json_multipart_and_stream_then_teach_and_read_the_conversation() {
+    let app = app!(state("ask", scripted("This is a cat.")).await);
+    for what in ["grey cat sofa", "black cat garden"] {
+        let (ct, body) = multipart(&[("label", "cat")], Some(&photo(what)));
+        let (status, _, _) = send(&app, TestRequest::post().uri("/v1/collections/default/items").insert_header(("content-type", ct)).set_payload(body)).await;
+        assert_eq!(status, 201);
+    }
+    let b64 = base64::engine::general_purpose::STANDARD.encode(photo("grey cat window"));
+    let (status, _, resp) = send(&app, TestRequest::post().uri("/v1/ask").set_json(json!({"prompt": "What is it?", "image_base64": b64, "top_k": 3}))).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&resp));
+    let answer = json_of(&resp);
+    assert_eq!(answer["candidates"][0]["label"], "cat");
+    assert_eq!(answer["answer_source"], "llm");
+    assert!(answer["image_url"].as_str().unwrap().starts_with("/v1/blobs/"));
+    assert!(answer["citations"][0]["thumbnail_url"].as_str().unwrap().ends_with("/thumbnail"));
+    assert!(answer["timings_ms"]["total"].as_f64().is_some());
+    assert_eq!(answer["models"]["encoder"]["bundle"], "fake");
+
+    let (ct, body) = multipart(&[("prompt", "What is it?"), ("stream", "true"), ("lang", "zh")], Some(&photo("grey cat window")));
+    let (status, headers, resp) = send(&app, TestRequest::post().uri("/v1/ask").insert_header(("content-type", ct)).set_payload(body)).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers.get("content-type").unwrap(), "text/event-stream");
+    let text = String::from_utf8(resp).unwrap();
+    let names: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("event: ")).collect();
+    assert_eq!(names.first(), Some(&"evidence"), "{text}");
+    assert_eq!(names.last(), Some(&"done"), "{text}");
+    assert!(names.contains(&"token"), "{text}");
+
+    let answer_id = answer["answer_id"].as_str().unwrap();
+    let (status, _, resp) = send(&app, TestRequest::post().uri(&format!("/v1/answers/{answer_id}/feedback")).set_json(json!({"label": "lynx"}))).await;
+    assert_eq!(status, 200);
+    assert_eq!(json_of(&resp)["status"], "learned");
+    let conversation_id = answer["conversation_id"].as_str().unwrap();
+    let (status, _, resp) = send(&app, TestRequest::get().uri(&format!("/v1/conversations/{conversation_id}"))).await;
+    assert_eq!(status, 200);
+    let conversation = json_of(&resp);
+    assert_eq!(conversation["turns"][0]["prompt"], "What is it?");
+    assert!(conversation["turns"][0]["thumbnail_url"].as_str().unwrap().ends_with("/thumbnail"));
+    assert!(conversation["turns"][0]["citations"][0]["thumbnail_url"].as_str().unwrap().ends_with("/thumbnail"));
+    let (_, _, resp) = send(&app, TestRequest::get().uri("/v1/conversations")).await;
+    assert_eq!(json_of(&resp)["conversations"].as_array().unwrap().len(), 2);
+}
+
+#[actix_web::test]
+async fn openai_chat_completions_plain_and_streamed() {
+    let app = app!(state("openai", scripted("It is a tabby cat.")).await);
+    let url = format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(photo("tabby cat")));
+    let request = json!({"model": "pyxa", "messages": [{"role": "user", "content": [
+        {"type": "text", "text": "What is this?"}, {"type": "image_url", "image_url": {"url": url}}]}]});
+    let (status, _, resp) = send(&app, TestRequest::post().uri("/v1/chat/completions").set_json(&request)).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&resp));
+    let v = json_of(&resp);
+    assert_eq!(v["object"], "chat.completion");
+    assert!(v["choices"][0]["message"]["content"].as_str().unwrap().contains("tabby cat"), "{v}");
+    assert_eq!(v["pyxa"]["candidates"][0]["label"], "tabby cat");
+    let mut streamed = request.clone();
+    streamed["stream"] = json!(true);
+    let (status, _, resp) = send(&app, TestRequest::post().uri("/v1/chat/completions").set_json(&streamed)).await;
+    assert_eq!(status, 200);
+    let text = String::from_utf8(resp).unwrap();
+    assert!(text.trim_end().ends_with("data: [DONE]"), "{text}");
+    let content: String = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter(|d| *d != "[DONE]")
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .filter_map(|c| c["choices"][0]["delta"]["content"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(content, v["choices"][0]["message"]["content"].as_str().unwrap());
+    let (_, _, resp) = send(&app, TestRequest::get().uri("/v1/models")).await;
+    assert_eq!(json_of(&resp)["data"][0]["id"], "pyxa");
+}
+
+/// The committed OpenAPI document is the one the code generates: an API change must show up
+/// in review. `PYXA_UPDATE_OPENAPI=1` rewrites the committed copy.
+#[actix_web::test]
+async fn the_committed_openapi_document_matches_the_code() {
+    let generated = pyxa::http::openapi::document_json();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi.json");
+    if std::env::var_os("PYXA_UPDATE_OPENAPI").is_some() {
+        std::fs::write(&path, format!("{generated}\n")).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        committed.trim_end() == generated.trim_end(),
+        "services/pyxa/openapi.json differs from the code; run `PYXA_UPDATE_OPENAPI=1 cargo test -p pyxa --test api openapi` and commit it"
+    );
+    let doc: Value = serde_json::from_str(generated).unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    for route in [
+        "/health", "/metrics", "/openapi.json", "/v1/collections", "/v1/collections/{collection}", "/v1/collections/{collection}/items",
+        "/v1/collections/{collection}/items/{id}", "/v1/blobs/{hash}", "/v1/blobs/{hash}/thumbnail", "/v1/search", "/v1/ask",
+        "/v1/answers/{id}/feedback", "/v1/conversations", "/v1/conversations/{id}", "/v1/chat/completions", "/v1/models",
+    ] {
+        assert!(paths.contains_key(route), "{route} is not documented");
+    }
+    let app = app!(state("openapi", None).await);
+    let (status, _, body) = send(&app, TestRequest::get().uri("/openapi.json")).await;
+    assert_eq!(status, 200);
+    assert_eq!(json_of(&body), doc);
+    let (status, headers, _) = send(&app, TestRequest::get().uri("/docs")).await;
+    assert_eq!(status, 200);
+    assert!(headers.get("content-type").unwrap().to_str().unwrap().starts_with("text/html"));
+}
