@@ -25,7 +25,9 @@ fn main() {
         for entry in read.flatten() {
             let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
-            let servable = path.is_file() && !name.starts_with('.') && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+            let servable = path.is_file()
+                && !name.starts_with('.')
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
             if servable {
                 println!("cargo:rerun-if-changed={}", path.display());
                 entries.push((name, path.canonicalize().expect("frontend file")));

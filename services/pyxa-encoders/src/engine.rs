@@ -59,9 +59,13 @@ pub struct ImageTimings {
     pub inference: Duration,
 }
 
+/// One photo's embedding, its class probabilities (when the bundle has a head) and the time
+/// its batch spent in inference.
+type ImageOutput = (Embedding, Option<Vec<f32>>, Duration);
+
 struct ImageJob {
     pixels: Vec<f32>,
-    reply: oneshot::Sender<Result<(Embedding, Option<Vec<f32>>, Duration)>>,
+    reply: oneshot::Sender<Result<ImageOutput>>,
 }
 
 struct TextJob {
@@ -119,6 +123,7 @@ impl OnnxEncoder {
             output: m.text.output.clone(),
             pooling: m.text.pooling,
             batching: m.text.batching,
+            prefix: m.text.prefix.clone(),
             dim: m.dim,
         };
         let max_batch = config.max_batch.max(1);
@@ -312,6 +317,8 @@ struct TextWorker {
     output: String,
     pooling: Pooling,
     batching: TextBatching,
+    /// The manifest's `text.prefix`, put before every text (truncation applies after it).
+    prefix: String,
     has_token_type_ids: bool,
     dim: usize,
 }
@@ -340,9 +347,10 @@ impl TextWorker {
     }
 
     fn infer(&mut self, texts: &[&str]) -> Result<Vec<Embedding>> {
+        let texts: Vec<String> = texts.iter().map(|t| format!("{}{t}", self.prefix)).collect();
         let encodings = self
             .tokenizer
-            .encode_batch(texts.to_vec(), true)
+            .encode_batch(texts, true)
             .map_err(|e| Error::new(ErrorCode::InvalidText, format!("cannot tokenize: {e}")))?;
         let n = encodings.len();
         let t = encodings.iter().map(|e| e.get_ids().len()).max().unwrap_or(0).max(1);

@@ -214,7 +214,12 @@ impl VectorStore for MemoryVectorStore {
                     VectorName::Image => p.image.as_ref(),
                     VectorName::Text => p.text.as_ref(),
                 }?;
-                Some(ScoredPoint { item_id: p.item_id.clone(), label: p.label.clone(), kind: p.kind, score: dot(v, &query.vector) })
+                Some(ScoredPoint {
+                    item_id: p.item_id.clone(),
+                    label: p.label.clone(),
+                    kind: p.kind,
+                    score: dot(v, &query.vector),
+                })
             })
             .collect();
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.item_id.cmp(&b.item_id)));

@@ -114,7 +114,8 @@ async fn a_correction_is_learned_at_once() {
     let answers = service(&kb, None);
     let first = answers.ask(ask("What is this?", Some("tabby cat")), None).await.unwrap();
     assert_eq!(first.candidates[0].label, "tabby cat");
-    let outcome = kb.feedback(&first.answer_id, FeedbackInput { correct: Some(false), label: Some("lynx".into()) }).await.unwrap();
+    let outcome =
+        kb.feedback(&first.answer_id, FeedbackInput { correct: Some(false), label: Some("lynx".into()) }).await.unwrap();
     assert_eq!(outcome.status, FeedbackStatus::Learned);
     assert!(outcome.item_id.is_some());
     let again = answers.ask(ask("What is this?", Some("tabby cat")), None).await.unwrap();
@@ -159,7 +160,8 @@ async fn streaming_sends_the_evidence_then_the_tokens() {
     }
     let AskEvent::Evidence(evidence) = &events[0] else { panic!("evidence first") };
     assert_eq!(evidence.answer_id, r.answer_id);
-    let text: String = events[1..].iter().map(|e| if let AskEvent::Token(t) = e { t.as_str() } else { panic!("tokens after") }).collect();
+    let text: String =
+        events[1..].iter().map(|e| if let AskEvent::Token(t) = e { t.as_str() } else { panic!("tokens after") }).collect();
     assert_eq!(text, "This is a cat.");
 }
 
@@ -174,7 +176,10 @@ async fn bad_questions_get_stable_codes_and_store_nothing() {
     assert_eq!(answers.ask(req, None).await.unwrap_err().code, "unknown_conversation");
     let e = answers.ask(AskRequest::new("default", None, Some(b"GIF89a not really".to_vec())), None).await.unwrap_err();
     assert_eq!(e.code, "not_an_image");
-    let e = kb.add_item("default", ItemInput { text: Some("x".into()), metadata: Some(serde_json::json!([1])), ..Default::default() }).await.unwrap_err();
+    let e = kb
+        .add_item("default", ItemInput { text: Some("x".into()), metadata: Some(serde_json::json!([1])), ..Default::default() })
+        .await
+        .unwrap_err();
     assert_eq!(e.code, "invalid_metadata");
     assert_eq!(kb.list_conversations().await.unwrap().len(), 0);
     assert_eq!(kb.list_items("default", None, 10, 0).await.unwrap().1, 0);

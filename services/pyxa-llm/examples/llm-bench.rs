@@ -21,33 +21,16 @@ async fn main() {
     let (mut threads, mut runs) = (1usize, 3usize);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--threads" => {
-                threads = args
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .expect("--threads N")
-            }
+            "--threads" => threads = args.next().and_then(|v| v.parse().ok()).expect("--threads N"),
             "--runs" => runs = args.next().and_then(|v| v.parse().ok()).expect("--runs N"),
             other => path = Some(other.to_owned()),
         }
     }
-    let path =
-        path.expect("usage: llm-bench MODEL.gguf [--threads N] [--runs N] (or set PYXA_TEST_GGUF)");
+    let path = path.expect("usage: llm-bench MODEL.gguf [--threads N] [--runs N] (or set PYXA_TEST_GGUF)");
 
     let t = Instant::now();
-    let g = LocalGenerator::load(
-        &path,
-        LocalConfig {
-            threads,
-            ..LocalConfig::default()
-        },
-    )
-    .expect("load");
-    println!(
-        "model {} loaded in {:.2} s, threads {threads}",
-        g.info().model,
-        t.elapsed().as_secs_f64()
-    );
+    let g = LocalGenerator::load(&path, LocalConfig { threads, ..LocalConfig::default() }).expect("load");
+    println!("model {} loaded in {:.2} s, threads {threads}", g.info().model, t.elapsed().as_secs_f64());
 
     let messages = |run: usize| {
         vec![
@@ -59,17 +42,7 @@ async fn main() {
         ]
     };
     // Warm-up (page in the weights).
-    let _ = g
-        .generate(
-            GenerationRequest {
-                messages: messages(999),
-                max_tokens: 4,
-                temperature: 0.0,
-            },
-            None,
-        )
-        .await
-        .unwrap();
+    let _ = g.generate(GenerationRequest { messages: messages(999), max_tokens: 4, temperature: 0.0 }, None).await.unwrap();
 
     let (mut p_tok, mut p_s, mut g_tok, mut g_s) = (0usize, 0f64, 0usize, 0f64);
     for run in 0..runs {
@@ -78,11 +51,7 @@ async fn main() {
         let start = Instant::now();
         let out = g
             .generate(
-                GenerationRequest {
-                    messages: messages(run),
-                    max_tokens: 128,
-                    temperature: 0.0,
-                },
+                GenerationRequest { messages: messages(run), max_tokens: 128, temperature: 0.0 },
                 Some(Box::new(move |_| {
                     f.lock().unwrap().get_or_insert_with(Instant::now);
                     true
@@ -109,11 +78,7 @@ async fn main() {
         g_tok += out.completion_tokens.saturating_sub(1);
         g_s += gen_s;
     }
-    println!(
-        "mean: prompt {:.1} tok/s, generation {:.1} tok/s",
-        p_tok as f64 / p_s,
-        g_tok as f64 / g_s
-    );
+    println!("mean: prompt {:.1} tok/s, generation {:.1} tok/s", p_tok as f64 / p_s, g_tok as f64 / g_s);
 
     let candidates: Vec<String> = [
         "a cat",
@@ -131,22 +96,11 @@ async fn main() {
     .map(|s| s.to_string())
     .collect();
     // Cold: a prompt not in the cache. Warm: the same prompt again (only the candidates run).
-    for (label, msgs) in [
-        ("cold prompt", messages(runs + 1)),
-        ("warm prompt", messages(runs + 1)),
-    ] {
+    for (label, msgs) in [("cold prompt", messages(runs + 1)), ("warm prompt", messages(runs + 1))] {
         let t = Instant::now();
         let scores = g.score(msgs, candidates.clone()).await.unwrap();
         let secs = t.elapsed().as_secs_f64();
-        let best = scores
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .map(|(i, _)| candidates[i].as_str())
-            .unwrap();
-        println!(
-            "score 10 candidates ({label}): {:.3} s, best {best:?}",
-            secs
-        );
+        let best = scores.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| candidates[i].as_str()).unwrap();
+        println!("score 10 candidates ({label}): {:.3} s, best {best:?}", secs);
     }
 }

@@ -6,10 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
-use pyxa_core::{
-    ChatMessage, Error, Generation, GenerationRequest, Generator, GeneratorInfo, Result,
-    TokenSink,
-};
+use pyxa_core::{ChatMessage, Error, Generation, GenerationRequest, Generator, GeneratorInfo, Result, TokenSink};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde_json::{json, Value};
 
@@ -78,30 +75,20 @@ impl OpenAiGenerator {
     pub fn new(config: OpenAiConfig) -> Result<Self> {
         let base = config.base_url.trim_end_matches('/');
         if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(Error::new(ErrorCode::LlmConfigInvalid,
+            return Err(Error::new(
+                ErrorCode::LlmConfigInvalid,
                 format!("the LLM base URL must start with http:// or https://, got {base:?}"),
             ));
         }
         let url = format!("{base}/chat/completions");
-        reqwest::Url::parse(&url).map_err(|e| {
-            Error::new(ErrorCode::LlmConfigInvalid,
-                format!("invalid LLM base URL {base:?}: {e}"),
-            )
-        })?;
+        reqwest::Url::parse(&url)
+            .map_err(|e| Error::new(ErrorCode::LlmConfigInvalid, format!("invalid LLM base URL {base:?}: {e}")))?;
         let client = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.timeout)
             .build()
-            .map_err(|e| {
-                Error::new(ErrorCode::LlmConfigInvalid,
-                    format!("cannot build the HTTP client: {e}"),
-                )
-            })?;
-        Ok(Self {
-            config,
-            url,
-            client,
-        })
+            .map_err(|e| Error::new(ErrorCode::LlmConfigInvalid, format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self { config, url, client })
     }
 
     fn base(&self) -> &str {
@@ -111,19 +98,14 @@ impl OpenAiGenerator {
     /// Remove the API key from text that came from elsewhere (error messages, server bodies).
     fn scrub(&self, text: String) -> String {
         match &self.config.api_key {
-            Some(key) if !key.is_empty() && text.contains(key.as_str()) => {
-                text.replace(key.as_str(), "<redacted>")
-            }
+            Some(key) if !key.is_empty() && text.contains(key.as_str()) => text.replace(key.as_str(), "<redacted>"),
             _ => text,
         }
     }
 
     fn body(&self, request: &GenerationRequest, stream: bool) -> Value {
-        let messages: Vec<Value> = request
-            .messages
-            .iter()
-            .map(|m: &ChatMessage| json!({ "role": m.role, "content": m.content }))
-            .collect();
+        let messages: Vec<Value> =
+            request.messages.iter().map(|m: &ChatMessage| json!({ "role": m.role, "content": m.content })).collect();
         let mut body = json!({
             "model": self.config.model,
             "messages": messages,
@@ -150,35 +132,25 @@ impl OpenAiGenerator {
         let detail = self.scrub(detail);
         let base = self.base();
         if e.is_timeout() {
-            Error::new(ErrorCode::LlmTimeout,
-                format!("the LLM server at {base} did not answer in time ({detail})"),
-            )
+            Error::new(ErrorCode::LlmTimeout, format!("the LLM server at {base} did not answer in time ({detail})"))
         } else if e.is_decode() {
-            Error::new(ErrorCode::LlmBadResponse,
-                format!("unreadable answer from the LLM server at {base}: {detail}"),
-            )
+            Error::new(ErrorCode::LlmBadResponse, format!("unreadable answer from the LLM server at {base}: {detail}"))
         } else {
-            Error::new(ErrorCode::LlmUnavailable,
-                format!("cannot reach the LLM server at {base}: {detail}"),
-            )
+            Error::new(ErrorCode::LlmUnavailable, format!("cannot reach the LLM server at {base}: {detail}"))
         }
     }
 
     fn bad_response(&self, what: impl std::fmt::Display) -> Error {
-        Error::new(ErrorCode::LlmBadResponse,
-            self.scrub(format!(
-                "malformed answer from the LLM server at {}: {what}",
-                self.base()
-            )),
+        Error::new(
+            ErrorCode::LlmBadResponse,
+            self.scrub(format!("malformed answer from the LLM server at {}: {what}", self.base())),
         )
     }
 
     fn upstream_error(&self, detail: &str) -> Error {
-        Error::new(ErrorCode::LlmUpstreamError,
-            self.scrub(format!(
-                "the LLM server at {} reported an error: {detail}",
-                self.base()
-            )),
+        Error::new(
+            ErrorCode::LlmUpstreamError,
+            self.scrub(format!("the LLM server at {} reported an error: {detail}", self.base())),
         )
     }
 
@@ -197,55 +169,31 @@ impl OpenAiGenerator {
         let (code, msg) = if status.as_u16() == 401 || status.as_u16() == 403 {
             (
                 ErrorCode::LlmAuthFailed,
-                format!(
-                    "the LLM server at {base} refused the credentials (HTTP {}): {detail}",
-                    status.as_u16()
-                ),
+                format!("the LLM server at {base} refused the credentials (HTTP {}): {detail}", status.as_u16()),
             )
         } else {
-            (
-                ErrorCode::LlmUpstreamError,
-                format!(
-                    "the LLM server at {base} answered HTTP {}: {detail}",
-                    status.as_u16()
-                ),
-            )
+            (ErrorCode::LlmUpstreamError, format!("the LLM server at {base} answered HTTP {}: {detail}", status.as_u16()))
         };
         Error::new(code, self.scrub(msg))
     }
 
     /// A complete (non-streamed) answer.
     fn parse_completion(&self, bytes: &[u8]) -> Result<Generation> {
-        let v: Value = serde_json::from_slice(bytes)
-            .map_err(|e| self.bad_response(format!("not JSON ({e})")))?;
+        let v: Value = serde_json::from_slice(bytes).map_err(|e| self.bad_response(format!("not JSON ({e})")))?;
         if let Some(err) = v.get("error").filter(|e| !e.is_null()) {
             return Err(self.upstream_error(&describe_error(err)));
         }
-        let choice = v
-            .get("choices")
-            .and_then(|c| c.get(0))
-            .ok_or_else(|| self.bad_response("no choices[0]"))?;
-        let content = match choice
-            .pointer("/message/content")
-            .or_else(|| choice.get("text"))
-        {
+        let choice = v.get("choices").and_then(|c| c.get(0)).ok_or_else(|| self.bad_response("no choices[0]"))?;
+        let content = match choice.pointer("/message/content").or_else(|| choice.get("text")) {
             Some(Value::String(s)) => s.clone(),
             Some(Value::Null) | None if choice.get("message").is_some() => String::new(),
             _ => return Err(self.bad_response("choices[0].message.content is missing")),
         };
         let (prompt_tokens, completion_tokens) = usage(&v).unwrap_or((0, 0));
-        Ok(Generation {
-            text: content,
-            prompt_tokens,
-            completion_tokens,
-        })
+        Ok(Generation { text: content, prompt_tokens, completion_tokens })
     }
 
-    async fn read_stream(
-        &self,
-        response: reqwest::Response,
-        mut sink: TokenSink,
-    ) -> Result<Generation> {
+    async fn read_stream(&self, response: reqwest::Response, mut sink: TokenSink) -> Result<Generation> {
         let mut body = response.bytes_stream();
         let mut lines = LineBuffer::default();
         let mut state = StreamState::default();
@@ -270,11 +218,7 @@ impl OpenAiGenerator {
             return Err(self.bad_response("the stream carried no events"));
         }
         let (prompt_tokens, completion_tokens) = state.usage.unwrap_or((0, state.pieces));
-        Ok(Generation {
-            text: state.text,
-            prompt_tokens,
-            completion_tokens,
-        })
+        Ok(Generation { text: state.text, prompt_tokens, completion_tokens })
     }
 
     /// Handle one SSE line; false ends the stream (`[DONE]`, or the sink wants no more).
@@ -296,8 +240,7 @@ impl OpenAiGenerator {
         if data == "[DONE]" {
             return Ok(false);
         }
-        let v: Value = serde_json::from_str(data)
-            .map_err(|e| self.bad_response(format!("stream event is not JSON ({e})")))?;
+        let v: Value = serde_json::from_str(data).map_err(|e| self.bad_response(format!("stream event is not JSON ({e})")))?;
         if let Some(err) = v.get("error").filter(|e| !e.is_null()) {
             return Err(self.upstream_error(&describe_error(err)));
         }
@@ -365,11 +308,7 @@ fn usage(v: &Value) -> Option<(usize, usize)> {
 fn describe_error(err: &Value) -> String {
     match err {
         Value::String(s) => s.clone(),
-        Value::Object(o) => o
-            .get("message")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .unwrap_or_else(|| err.to_string()),
+        Value::Object(o) => o.get("message").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(|| err.to_string()),
         other => other.to_string(),
     }
 }
@@ -383,11 +322,7 @@ fn error_message(body: &str) -> Option<String> {
     }
     for key in ["detail", "message"] {
         if let Some(d) = v.get(key) {
-            return Some(
-                d.as_str()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| d.to_string()),
-            );
+            return Some(d.as_str().map(str::to_owned).unwrap_or_else(|| d.to_string()));
         }
     }
     None
@@ -396,22 +331,12 @@ fn error_message(body: &str) -> Option<String> {
 #[async_trait]
 impl Generator for OpenAiGenerator {
     fn info(&self) -> GeneratorInfo {
-        GeneratorInfo {
-            backend: "openai".into(),
-            model: self.config.model.clone(),
-        }
+        GeneratorInfo { backend: "openai".into(), model: self.config.model.clone() }
     }
 
-    async fn generate(
-        &self,
-        request: GenerationRequest,
-        on_token: Option<TokenSink>,
-    ) -> Result<Generation> {
+    async fn generate(&self, request: GenerationRequest, on_token: Option<TokenSink>) -> Result<Generation> {
         let stream = on_token.is_some();
-        let mut req = self
-            .client
-            .post(&self.url)
-            .json(&self.body(&request, stream));
+        let mut req = self.client.post(&self.url).json(&self.body(&request, stream));
         if stream {
             req = req.header(ACCEPT, "text/event-stream");
         }
@@ -443,14 +368,8 @@ impl Generator for OpenAiGenerator {
         }
     }
 
-    async fn score(
-        &self,
-        _messages: Vec<ChatMessage>,
-        _candidates: Vec<String>,
-    ) -> Result<Vec<f64>> {
-        Err(Error::new(ErrorCode::ScoringUnsupported,
-            "an OpenAI-compatible server cannot score candidate answers",
-        ))
+    async fn score(&self, _messages: Vec<ChatMessage>, _candidates: Vec<String>) -> Result<Vec<f64>> {
+        Err(Error::new(ErrorCode::ScoringUnsupported, "an OpenAI-compatible server cannot score candidate answers"))
     }
 }
 
@@ -472,14 +391,8 @@ mod tests {
 
     #[test]
     fn error_bodies() {
-        assert_eq!(
-            error_message(r#"{"error":{"message":"bad key","type":"x"}}"#).unwrap(),
-            "bad key"
-        );
-        assert_eq!(
-            error_message(r#"{"error":"model not found"}"#).unwrap(),
-            "model not found"
-        );
+        assert_eq!(error_message(r#"{"error":{"message":"bad key","type":"x"}}"#).unwrap(), "bad key");
+        assert_eq!(error_message(r#"{"error":"model not found"}"#).unwrap(), "model not found");
         assert_eq!(error_message(r#"{"detail":"nope"}"#).unwrap(), "nope");
         assert!(error_message("<html>").is_none());
     }

@@ -64,11 +64,7 @@ impl FakeServer {
     }
 }
 
-async fn serve(
-    mut conn: TcpStream,
-    reply: Reply,
-    rec: Arc<Mutex<Vec<Recorded>>>,
-) -> std::io::Result<()> {
+async fn serve(mut conn: TcpStream, reply: Reply, rec: Arc<Mutex<Vec<Recorded>>>) -> std::io::Result<()> {
     let mut buf = Vec::new();
     let mut tmp = [0u8; 4096];
     let head_end = loop {
@@ -86,8 +82,7 @@ async fn serve(
         .lines()
         .find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse().ok())?
+            k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse().ok())?
         })
         .unwrap_or(0);
     while buf.len() < head_end + len {
@@ -106,7 +101,8 @@ async fn serve(
         out.extend_from_slice(b"\r\n");
         out
     };
-    const SSE_HEAD: &str = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    const SSE_HEAD: &str =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
     match reply {
         Reply::Json(content) => {
             let body = serde_json::json!({
@@ -142,12 +138,7 @@ async fn serve(
     conn.shutdown().await
 }
 
-async fn respond(
-    conn: &mut TcpStream,
-    code: u16,
-    content_type: &str,
-    body: &str,
-) -> std::io::Result<()> {
+async fn respond(conn: &mut TcpStream, code: u16, content_type: &str, body: &str) -> std::io::Result<()> {
     let head = format!(
         "HTTP/1.1 {code} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
@@ -165,19 +156,13 @@ fn sse(pieces: &[&str]) -> String {
         out.push_str(&format!("data: {ev}\r\n\r\n"));
     }
     out.push_str("data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n");
-    out.push_str(
-        "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":21,\"completion_tokens\":4}}\n\n",
-    );
+    out.push_str("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":21,\"completion_tokens\":4}}\n\n");
     out.push_str("data: [DONE]\n\n");
     out
 }
 
 fn request(q: &str) -> GenerationRequest {
-    GenerationRequest {
-        messages: vec![ChatMessage::system("Be brief."), ChatMessage::user(q)],
-        max_tokens: 64,
-        temperature: 0.0,
-    }
+    GenerationRequest { messages: vec![ChatMessage::system("Be brief."), ChatMessage::user(q)], max_tokens: 64, temperature: 0.0 }
 }
 
 /// A sink that records the pieces; returns false once `stop_after` pieces arrived.
@@ -208,15 +193,9 @@ async fn openai_non_streaming_sends_key_and_parses_answer() {
     let reqs = server.requests.lock().unwrap();
     assert_eq!(reqs.len(), 1);
     let r = &reqs[0];
+    assert!(r.head.starts_with("POST /v1/chat/completions HTTP/1.1"), "{}", r.head);
     assert!(
-        r.head.starts_with("POST /v1/chat/completions HTTP/1.1"),
-        "{}",
-        r.head
-    );
-    assert!(
-        r.head
-            .lines()
-            .any(|l| l.eq_ignore_ascii_case(&format!("authorization: Bearer {key}"))),
+        r.head.lines().any(|l| l.eq_ignore_ascii_case(&format!("authorization: Bearer {key}"))),
         "no bearer key in {}",
         r.head
     );
@@ -262,11 +241,7 @@ async fn openai_streaming_stops_when_the_sink_says_so() {
 
     // A server that just closes the stream (no `[DONE]`, no final newline) is fine too.
     let last = r#"data: {"choices":[{"index":0,"delta":{"content":"bye"}}]}"#;
-    let server = FakeServer::start(Reply::Sse(
-        format!("{}{last}", sse(&["hi "]).replace("data: [DONE]\n\n", "")),
-        5,
-    ))
-    .await;
+    let server = FakeServer::start(Reply::Sse(format!("{}{last}", sse(&["hi "]).replace("data: [DONE]\n\n", "")), 5)).await;
     let g = OpenAiGenerator::new(server.config()).unwrap();
     let (sink, got) = recording_sink(None);
     let out = g.generate(request("q"), Some(sink)).await.unwrap();
@@ -287,9 +262,7 @@ async fn openai_json_answer_to_a_streaming_request_still_reaches_the_sink() {
 #[tokio::test]
 async fn openai_401_is_auth_failed_without_leaking_the_key() {
     let key = "sk-secret-abcdef";
-    let body = format!(
-        r#"{{"error":{{"message":"Incorrect API key provided: {key}","type":"invalid_request_error"}}}}"#
-    );
+    let body = format!(r#"{{"error":{{"message":"Incorrect API key provided: {key}","type":"invalid_request_error"}}}}"#);
     let server = FakeServer::start(Reply::Status(401, body)).await;
     let g = OpenAiGenerator::new(server.config().with_api_key(key)).unwrap();
     let e = g.generate(request("q"), None).await.unwrap_err();
@@ -301,30 +274,16 @@ async fn openai_401_is_auth_failed_without_leaking_the_key() {
 
 #[tokio::test]
 async fn openai_other_errors_map_to_stable_codes() {
-    let server = FakeServer::start(Reply::Status(
-        500,
-        r#"{"error":{"message":"model 'fake-model' not loaded"}}"#.into(),
-    ))
-    .await;
+    let server = FakeServer::start(Reply::Status(500, r#"{"error":{"message":"model 'fake-model' not loaded"}}"#.into())).await;
     let g = OpenAiGenerator::new(server.config()).unwrap();
     let e = g.generate(request("q"), None).await.unwrap_err();
-    assert_eq!(
-        (e.kind, e.code.as_ref()),
-        (ErrorKind::Unavailable, "llm_upstream_error")
-    );
-    assert!(
-        e.message.contains("model 'fake-model' not loaded"),
-        "{}",
-        e.message
-    );
+    assert_eq!((e.kind, e.code.as_ref()), (ErrorKind::Unavailable, "llm_upstream_error"));
+    assert!(e.message.contains("model 'fake-model' not loaded"), "{}", e.message);
 
     let server = FakeServer::start(Reply::Status(200, "this is not json".into())).await;
     let g = OpenAiGenerator::new(server.config()).unwrap();
     let e = g.generate(request("q"), None).await.unwrap_err();
-    assert_eq!(
-        (e.kind, e.code.as_ref()),
-        (ErrorKind::Unavailable, "llm_bad_response")
-    );
+    assert_eq!((e.kind, e.code.as_ref()), (ErrorKind::Unavailable, "llm_bad_response"));
 
     let server = FakeServer::start(Reply::Sse("data: {not json}\n\n".into(), 64)).await;
     let g = OpenAiGenerator::new(server.config()).unwrap();
@@ -332,20 +291,11 @@ async fn openai_other_errors_map_to_stable_codes() {
     let e = g.generate(request("q"), Some(sink)).await.unwrap_err();
     assert_eq!(e.code, "llm_bad_response");
 
-    let e = g
-        .score(vec![ChatMessage::user("q")], vec!["a".into()])
-        .await
-        .unwrap_err();
-    assert_eq!(
-        (e.kind, e.code.as_ref()),
-        (ErrorKind::Unavailable, "scoring_unsupported")
-    );
+    let e = g.score(vec![ChatMessage::user("q")], vec!["a".into()]).await.unwrap_err();
+    assert_eq!((e.kind, e.code.as_ref()), (ErrorKind::Unavailable, "scoring_unsupported"));
 
     let e = OpenAiGenerator::new(OpenAiConfig::new("127.0.0.1:11434/v1", "m")).unwrap_err();
-    assert_eq!(
-        (e.kind, e.code.as_ref()),
-        (ErrorKind::Setup, "llm_config_invalid")
-    );
+    assert_eq!((e.kind, e.code.as_ref()), (ErrorKind::Setup, "llm_config_invalid"));
 }
 
 #[tokio::test]
@@ -354,18 +304,9 @@ async fn openai_unreachable_server_is_unavailable() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let g = OpenAiGenerator::new(OpenAiConfig::new(
-        format!("http://127.0.0.1:{port}/v1"),
-        "m",
-    ))
-    .unwrap();
+    let g = OpenAiGenerator::new(OpenAiConfig::new(format!("http://127.0.0.1:{port}/v1"), "m")).unwrap();
     let e = g.generate(request("q"), None).await.unwrap_err();
-    assert_eq!(
-        (e.kind, e.code.as_ref()),
-        (ErrorKind::Unavailable, "llm_unavailable"),
-        "{}",
-        e.message
-    );
+    assert_eq!((e.kind, e.code.as_ref()), (ErrorKind::Unavailable, "llm_unavailable"), "{}", e.message);
 }
 
 #[tokio::test]
@@ -376,12 +317,7 @@ async fn openai_slow_server_times_out() {
     let g = OpenAiGenerator::new(config.clone()).unwrap();
     let started = Instant::now();
     let e = g.generate(request("q"), None).await.unwrap_err();
-    assert_eq!(
-        (e.kind, e.code.as_ref()),
-        (ErrorKind::Timeout, "llm_timeout"),
-        "{}",
-        e.message
-    );
+    assert_eq!((e.kind, e.code.as_ref()), (ErrorKind::Timeout, "llm_timeout"), "{}", e.message);
     assert!(started.elapsed() < Duration::from_secs(3));
 
     // A stream that stalls half-way also times out.
@@ -392,27 +328,19 @@ async fn openai_slow_server_times_out() {
     let g = OpenAiGenerator::new(config).unwrap();
     let (sink, got) = recording_sink(None);
     let e = g.generate(request("q"), Some(sink)).await.unwrap_err();
-    assert_eq!(
-        (e.kind, e.code.as_ref()),
-        (ErrorKind::Timeout, "llm_timeout"),
-        "{}",
-        e.message
-    );
+    assert_eq!((e.kind, e.code.as_ref()), (ErrorKind::Timeout, "llm_timeout"), "{}", e.message);
     assert_eq!(*got.lock().unwrap(), vec!["Hel".to_owned()]);
 }
 
 // ------------------------------------------------------------------ local llama.cpp backend
 
-const SYSTEM: &str =
-    "You are a helpful assistant. Answer the question using only the context. Be brief.";
+const SYSTEM: &str = "You are a helpful assistant. Answer the question using only the context. Be brief.";
 const CONTEXT: &str = "Context: Image analysis of the uploaded photo: top labels = tiger cat (0.39), Egyptian cat \
                        (0.36), tabby cat (0.17). Zero-shot: 'a cat' 1.00, 'a dog' 0.00.\n\nQuestion: This is an animal, \
                        what is it?";
 
 fn gguf() -> Option<String> {
-    let path = std::env::var("PYXA_TEST_GGUF")
-        .ok()
-        .filter(|p| !p.is_empty());
+    let path = std::env::var("PYXA_TEST_GGUF").ok().filter(|p| !p.is_empty());
     if path.is_none() {
         println!("PYXA_TEST_GGUF is not set: skipping the local-model test");
     }
@@ -442,20 +370,10 @@ async fn local_answers_from_the_context_and_streams() {
     let Some(g) = local() else { return };
     assert_eq!(g.info().backend, "llama.cpp");
     let (sink, pieces) = recording_sink(None);
-    let req = GenerationRequest {
-        messages: animal_question(),
-        max_tokens: 48,
-        temperature: 0.0,
-    };
+    let req = GenerationRequest { messages: animal_question(), max_tokens: 48, temperature: 0.0 };
     let started = Instant::now();
     let out = g.generate(req.clone(), Some(sink)).await.unwrap();
-    println!(
-        "answer {:?} ({} prompt + {} tokens, {:?})",
-        out.text,
-        out.prompt_tokens,
-        out.completion_tokens,
-        started.elapsed()
-    );
+    println!("answer {:?} ({} prompt + {} tokens, {:?})", out.text, out.prompt_tokens, out.completion_tokens, started.elapsed());
     assert!(out.text.to_lowercase().contains("cat"), "{:?}", out.text);
     assert_eq!(pieces.lock().unwrap().concat(), out.text);
     assert!(out.prompt_tokens > 50 && out.completion_tokens > 0);
@@ -469,51 +387,19 @@ async fn local_answers_from_the_context_and_streams() {
 #[tokio::test]
 async fn local_scoring_prefers_the_right_answer() {
     let Some(g) = local() else { return };
-    let candidates: Vec<String> = ["a cat", "a rocket", "a dog", "a cup of coffee"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let candidates: Vec<String> = ["a cat", "a rocket", "a dog", "a cup of coffee"].iter().map(|s| s.to_string()).collect();
     let started = Instant::now();
-    let scores = g
-        .score(animal_question(), candidates.clone())
-        .await
-        .unwrap();
-    println!(
-        "scores {:?} in {:?}",
-        candidates.iter().zip(&scores).collect::<Vec<_>>(),
-        started.elapsed()
-    );
+    let scores = g.score(animal_question(), candidates.clone()).await.unwrap();
+    println!("scores {:?} in {:?}", candidates.iter().zip(&scores).collect::<Vec<_>>(), started.elapsed());
     assert_eq!(scores.len(), 4);
-    assert!(
-        scores.iter().all(|s| s.is_finite() && *s < 0.0),
-        "{scores:?}"
-    );
-    assert!(
-        scores[0] > scores[1],
-        "a cat {} <= a rocket {}",
-        scores[0],
-        scores[1]
-    );
-    assert!(
-        scores[0] > scores[3],
-        "a cat {} <= a cup of coffee {}",
-        scores[0],
-        scores[3]
-    );
+    assert!(scores.iter().all(|s| s.is_finite() && *s < 0.0), "{scores:?}");
+    assert!(scores[0] > scores[1], "a cat {} <= a rocket {}", scores[0], scores[1]);
+    assert!(scores[0] > scores[3], "a cat {} <= a cup of coffee {}", scores[0], scores[3]);
 
     // The same numbers with a warm prompt cache (the prompt is now cached) and in another order:
     // a cold and a warm cache must reach the answer the same way.
-    let again = g
-        .score(
-            animal_question(),
-            vec![candidates[1].clone(), candidates[0].clone()],
-        )
-        .await
-        .unwrap();
-    assert!(
-        (again[0] - scores[1]).abs() < 1e-6 && (again[1] - scores[0]).abs() < 1e-6,
-        "{again:?} vs {scores:?}"
-    );
+    let again = g.score(animal_question(), vec![candidates[1].clone(), candidates[0].clone()]).await.unwrap();
+    assert!((again[0] - scores[1]).abs() < 1e-6 && (again[1] - scores[0]).abs() < 1e-6, "{again:?} vs {scores:?}");
 }
 
 #[tokio::test]
@@ -530,24 +416,10 @@ async fn local_chinese_round_trips_through_the_sink() {
     let (sink, pieces) = recording_sink(None);
     let out = g.generate(req, Some(sink)).await.unwrap();
     let pieces = pieces.lock().unwrap().clone();
-    println!(
-        "chinese answer {:?} in {} pieces: {pieces:?}",
-        out.text,
-        pieces.len()
-    );
+    println!("chinese answer {:?} in {} pieces: {pieces:?}", out.text, pieces.len());
     assert_eq!(pieces.concat(), out.text);
-    assert!(
-        !out.text.contains('\u{FFFD}'),
-        "broken UTF-8 in {:?}",
-        out.text
-    );
-    assert!(
-        out.text
-            .chars()
-            .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
-        "no Chinese in {:?}",
-        out.text
-    );
+    assert!(!out.text.contains('\u{FFFD}'), "broken UTF-8 in {:?}", out.text);
+    assert!(out.text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "no Chinese in {:?}", out.text);
     // Byte-level BPE splits CJK characters over several tokens: fewer pieces than tokens.
     assert!(pieces.len() <= out.completion_tokens);
 }
@@ -557,9 +429,7 @@ async fn local_stops_when_the_sink_says_so() {
     let Some(g) = local() else { return };
     let (sink, pieces) = recording_sink(Some(2));
     let req = GenerationRequest {
-        messages: vec![ChatMessage::user(
-            "Write a long story about a cat and a dog.",
-        )],
+        messages: vec![ChatMessage::user("Write a long story about a cat and a dog.")],
         max_tokens: 200,
         temperature: 0.7,
     };
@@ -573,51 +443,23 @@ async fn local_stops_when_the_sink_says_so() {
 #[tokio::test]
 async fn local_queue_overflow_and_long_prompts_are_refused() {
     let Some(path) = gguf() else { return };
-    let config = LocalConfig {
-        queue_capacity: 1,
-        context_size: 256,
-        ..LocalConfig::default()
-    };
+    let config = LocalConfig { queue_capacity: 1, context_size: 256, ..LocalConfig::default() };
     let g = LocalGenerator::load(&path, config).unwrap();
     assert_eq!(g.context_size(), 256);
 
     let long = "cat ".repeat(400);
     let e = g
-        .generate(
-            GenerationRequest {
-                messages: vec![ChatMessage::user(long)],
-                max_tokens: 8,
-                temperature: 0.0,
-            },
-            None,
-        )
+        .generate(GenerationRequest { messages: vec![ChatMessage::user(long)], max_tokens: 8, temperature: 0.0 }, None)
         .await
         .unwrap_err();
-    assert_eq!(
-        (e.kind, e.code.as_ref()),
-        (ErrorKind::InvalidInput, "prompt_too_long")
-    );
+    assert_eq!((e.kind, e.code.as_ref()), (ErrorKind::InvalidInput, "prompt_too_long"));
 
-    let req = GenerationRequest {
-        messages: vec![ChatMessage::user("Tell me about cats.")],
-        max_tokens: 64,
-        temperature: 0.0,
-    };
-    let (a, b, c) = tokio::join!(
-        g.generate(req.clone(), None),
-        g.generate(req.clone(), None),
-        g.generate(req, None)
-    );
+    let req = GenerationRequest { messages: vec![ChatMessage::user("Tell me about cats.")], max_tokens: 64, temperature: 0.0 };
+    let (a, b, c) = tokio::join!(g.generate(req.clone(), None), g.generate(req.clone(), None), g.generate(req, None));
     let errors: Vec<_> = [a, b, c].into_iter().filter_map(Result::err).collect();
     assert!(!errors.is_empty(), "a queue of 1 took 3 requests");
-    assert!(
-        errors.iter().all(|e| e.kind == ErrorKind::Overloaded),
-        "{errors:?}"
-    );
+    assert!(errors.iter().all(|e| e.kind == ErrorKind::Overloaded), "{errors:?}");
 
     let e = LocalGenerator::load("/nonexistent/model.gguf", LocalConfig::default()).unwrap_err();
-    assert_eq!(
-        (e.kind, e.code.as_ref()),
-        (ErrorKind::Setup, "llm_model_missing")
-    );
+    assert_eq!((e.kind, e.code.as_ref()), (ErrorKind::Setup, "llm_model_missing"));
 }

@@ -40,31 +40,27 @@ fn answer_from_row(row: &AnyRow) -> Result<AnswerRecord> {
 pub(crate) async fn insert_answer(pool: &AnyPool, answer: &AnswerRecord) -> Result<()> {
     let mut tx = pool.begin().await.map_err(db_err)?;
     conversations::touch(&mut tx, answer).await?;
-    sqlx::query(concat!(
-        "INSERT INTO answers (",
-        answer_cols!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-    ))
-    .bind(&answer.answer_id)
-    .bind(&answer.conversation_id)
-    .bind(&answer.collection)
-    .bind(&answer.prompt)
-    .bind(&answer.answer)
-    .bind(&answer.language)
-    .bind(&answer.mode)
-    .bind(&answer.image_hash)
-    .bind(vector_bytes(&answer.image_vector))
-    .bind(json_text(&answer.candidates))
-    .bind(json_text(&answer.citations))
-    .bind(answer.created_at)
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| match constraint_kind(&e) {
-        Some(DbErrorKind::UniqueViolation) => {
-            Error::new(ErrorCode::DuplicateAnswer, format!("answer {:?} already exists", answer.answer_id))
-        }
-        _ => db_err(e),
-    })?;
+    sqlx::query(concat!("INSERT INTO answers (", answer_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
+        .bind(&answer.answer_id)
+        .bind(&answer.conversation_id)
+        .bind(&answer.collection)
+        .bind(&answer.prompt)
+        .bind(&answer.answer)
+        .bind(&answer.language)
+        .bind(&answer.mode)
+        .bind(&answer.image_hash)
+        .bind(vector_bytes(&answer.image_vector))
+        .bind(json_text(&answer.candidates))
+        .bind(json_text(&answer.citations))
+        .bind(answer.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match constraint_kind(&e) {
+            Some(DbErrorKind::UniqueViolation) => {
+                Error::new(ErrorCode::DuplicateAnswer, format!("answer {:?} already exists", answer.answer_id))
+            }
+            _ => db_err(e),
+        })?;
     tx.commit().await.map_err(db_err)
 }
 
@@ -79,15 +75,11 @@ pub(crate) async fn get_answer(pool: &AnyPool, answer_id: &str) -> Result<Option
 
 /// A conversation's answers, oldest first.
 pub(crate) async fn conversation_answers(pool: &AnyPool, conversation_id: &str) -> Result<Vec<AnswerRecord>> {
-    let rows = sqlx::query(concat!(
-        "SELECT ",
-        answer_cols!(),
-        " FROM answers WHERE conversation_id = $1 ORDER BY seq"
-    ))
-    .bind(conversation_id)
-    .fetch_all(pool)
-    .await
-    .map_err(db_err)?;
+    let rows = sqlx::query(concat!("SELECT ", answer_cols!(), " FROM answers WHERE conversation_id = $1 ORDER BY seq"))
+        .bind(conversation_id)
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?;
     collect(rows, answer_from_row)
 }
 

@@ -75,9 +75,9 @@ pub(crate) async fn insert_item(pool: &AnyPool, item: NewItem) -> Result<Item> {
     .execute(pool)
     .await
     .map_err(|e| match constraint_kind(&e) {
-        Some(DbErrorKind::UniqueViolation) => Error::new(ErrorCode::DuplicateItem,
-            format!("collection {:?} already holds this content", item.collection),
-        ),
+        Some(DbErrorKind::UniqueViolation) => {
+            Error::new(ErrorCode::DuplicateItem, format!("collection {:?} already holds this content", item.collection))
+        }
         Some(DbErrorKind::ForeignKeyViolation) => {
             Error::new(ErrorCode::UnknownCollection, format!("no collection {:?}", item.collection))
         }
@@ -113,32 +113,25 @@ pub(crate) async fn set_item_state(pool: &AnyPool, item_id: &str, state: IndexSt
 }
 
 pub(crate) async fn get_item(pool: &AnyPool, collection: &str, item_id: &str) -> Result<Option<Item>> {
-    let row = sqlx::query(concat!(
-        "SELECT ",
-        item_cols!(),
-        " FROM items WHERE collection = $1 AND id = $2 AND state <> 'deleting'"
-    ))
-    .bind(collection)
-    .bind(item_id)
-    .fetch_optional(pool)
-    .await
-    .map_err(db_err)?;
+    let row =
+        sqlx::query(concat!("SELECT ", item_cols!(), " FROM items WHERE collection = $1 AND id = $2 AND state <> 'deleting'"))
+            .bind(collection)
+            .bind(item_id)
+            .fetch_optional(pool)
+            .await
+            .map_err(db_err)?;
     row.as_ref().map(item_from_row).transpose()
 }
 
 pub(crate) async fn find_item_by_hash(pool: &AnyPool, collection: &str, content_hash: &str) -> Result<Option<Item>> {
     // Every state, `deleting` included: the hash stays taken until the item is purged, and
     // the caller needs to see why.
-    let row = sqlx::query(concat!(
-        "SELECT ",
-        item_cols!(),
-        " FROM items WHERE collection = $1 AND content_hash = $2"
-    ))
-    .bind(collection)
-    .bind(content_hash)
-    .fetch_optional(pool)
-    .await
-    .map_err(db_err)?;
+    let row = sqlx::query(concat!("SELECT ", item_cols!(), " FROM items WHERE collection = $1 AND content_hash = $2"))
+        .bind(collection)
+        .bind(content_hash)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_err)?;
     row.as_ref().map(item_from_row).transpose()
 }
 
@@ -185,10 +178,8 @@ pub(crate) async fn get_items(pool: &AnyPool, item_ids: &[String]) -> Result<Vec
     let mut found = std::collections::HashMap::with_capacity(item_ids.len());
     for chunk in item_ids.chunks(IN_CHUNK) {
         let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            concat!("SELECT ", item_cols!(), " FROM items WHERE state <> 'deleting' AND id IN ({})"),
-            marks.join(", ")
-        );
+        let sql =
+            format!(concat!("SELECT ", item_cols!(), " FROM items WHERE state <> 'deleting' AND id IN ({})"), marks.join(", "));
         let mut q = sqlx::query(&sql);
         for id in chunk {
             q = q.bind(id);
@@ -203,11 +194,7 @@ pub(crate) async fn get_items(pool: &AnyPool, item_ids: &[String]) -> Result<Vec
 }
 
 pub(crate) async fn purge_item(pool: &AnyPool, item_id: &str) -> Result<()> {
-    sqlx::query("DELETE FROM items WHERE id = $1")
-        .bind(item_id)
-        .execute(pool)
-        .await
-        .map_err(db_err)?;
+    sqlx::query("DELETE FROM items WHERE id = $1").bind(item_id).execute(pool).await.map_err(db_err)?;
     Ok(())
 }
 

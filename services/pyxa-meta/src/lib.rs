@@ -66,9 +66,7 @@ impl SqlStore {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             (Backend::Postgres, url.to_string())
         } else {
-            return Err(Error::new(ErrorCode::InvalidDatabaseUrl,
-                "the database URL must start with sqlite: or postgres://",
-            ));
+            return Err(Error::new(ErrorCode::InvalidDatabaseUrl, "the database URL must start with sqlite: or postgres://"));
         };
         tracing::Span::current().record("backend", backend.name());
 
@@ -143,9 +141,8 @@ fn sqlite_url(url: &str) -> Result<String> {
         .map_err(|e| Error::new(ErrorCode::InvalidDatabaseUrl, e.to_string()))?;
     if url.contains("mode=rwc") {
         if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                Error::new(ErrorCode::DatabaseUnavailable, format!("creating {}: {e}", dir.display()))
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::new(ErrorCode::DatabaseUnavailable, format!("creating {}: {e}", dir.display())))?;
         }
     }
     Ok(url)
@@ -211,13 +208,7 @@ impl MetadataStore for SqlStore {
     }
 
     #[tracing::instrument(skip_all, fields(collection = collection, limit = limit, offset = offset))]
-    async fn list_items(
-        &self,
-        collection: &str,
-        label: Option<&str>,
-        limit: i64,
-        offset: i64,
-    ) -> Result<(Vec<Item>, i64)> {
+    async fn list_items(&self, collection: &str, label: Option<&str>, limit: i64, offset: i64) -> Result<(Vec<Item>, i64)> {
         items::list_items(&self.pool, collection, label, limit, offset).await
     }
 
@@ -242,12 +233,7 @@ impl MetadataStore for SqlStore {
     }
 
     #[tracing::instrument(skip_all, fields(collection = collection, limit = limit))]
-    async fn items_with_vectors(
-        &self,
-        collection: &str,
-        after_id: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<ItemVectors>> {
+    async fn items_with_vectors(&self, collection: &str, after_id: Option<&str>, limit: i64) -> Result<Vec<ItemVectors>> {
         items::items_with_vectors(&self.pool, collection, after_id, limit).await
     }
 

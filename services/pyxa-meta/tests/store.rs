@@ -4,9 +4,7 @@
 
 use std::path::PathBuf;
 
-use pyxa_core::{
-    AnswerRecord, Blob, Embedding, Error, ErrorKind, Feedback, IndexState, ItemKind, MetadataStore, NewItem,
-};
+use pyxa_core::{AnswerRecord, Blob, Embedding, Error, ErrorKind, Feedback, IndexState, ItemKind, MetadataStore, NewItem};
 use pyxa_meta::SqlStore;
 use serde_json::json;
 use sqlx::Row;
@@ -383,11 +381,8 @@ async fn concurrency(s: &SqlStore) {
 
 async fn delete_collection(s: &SqlStore) {
     let items_of = |name: &'static str| async move {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM items WHERE collection = $1")
-            .bind(name)
-            .fetch_one(s.pool())
-            .await
-            .unwrap();
+        let row =
+            sqlx::query("SELECT COUNT(*) AS n FROM items WHERE collection = $1").bind(name).fetch_one(s.pool()).await.unwrap();
         row.get::<i64, _>("n")
     };
     assert_eq!(items_of("birds").await, 5);

@@ -11,8 +11,7 @@ pub(crate) const VECTORS: [VectorName; 2] = [VectorName::Image, VectorName::Text
 /// `collection` has one value per shard and `kind` only three: extra graphs for them would cost
 /// about one full graph build each and buy nothing (filters on them are not selective; big
 /// blocks are searched through the main graph with the filter applied).
-pub(crate) const INDEXED_FIELDS: [(&str, bool); 4] =
-    [("label", true), ("kind", false), ("tenant", true), ("collection", false)];
+pub(crate) const INDEXED_FIELDS: [(&str, bool); 4] = [("label", true), ("kind", false), ("tenant", true), ("collection", false)];
 
 pub(crate) const MAX_DIM: usize = 65_536;
 
@@ -28,7 +27,8 @@ pub(crate) fn validate_collection_name(name: &str) -> Result<(), Error> {
     if ok {
         Ok(())
     } else {
-        Err(Error::new(ErrorCode::InvalidCollectionName,
+        Err(Error::new(
+            ErrorCode::InvalidCollectionName,
             format!("collection name {name:?} must be 1-64 characters of [A-Za-z0-9_-], not starting with '-'"),
         ))
     }
@@ -50,14 +50,13 @@ pub(crate) fn unknown_collection(name: &str) -> Error {
 }
 
 pub(crate) fn dim_conflict(name: &str, existing: usize, requested: usize) -> Error {
-    Error::new(ErrorCode::CollectionDimMismatch,
-        format!("vector collection {name:?} has dimension {existing}, not {requested}"),
-    )
+    Error::new(ErrorCode::CollectionDimMismatch, format!("vector collection {name:?} has dimension {existing}, not {requested}"))
 }
 
 pub(crate) fn check_vector(v: &[f32], dim: usize, what: &str) -> Result<(), Error> {
     if v.len() != dim {
-        return Err(Error::new(ErrorCode::VectorDimMismatch,
+        return Err(Error::new(
+            ErrorCode::VectorDimMismatch,
             format!("{what}: vector has dimension {}, the collection {dim}", v.len()),
         ));
     }
@@ -71,7 +70,8 @@ pub(crate) fn check_vector(v: &[f32], dim: usize, what: &str) -> Result<(), Erro
 pub(crate) fn validate_point(p: &VectorPoint, dim: usize) -> Result<Uuid, Error> {
     let id = parse_item_id(&p.item_id)?;
     if p.image.is_none() && p.text.is_none() {
-        return Err(Error::new(ErrorCode::PointWithoutVectors,
+        return Err(Error::new(
+            ErrorCode::PointWithoutVectors,
             format!("item {} has neither an image nor a text vector", p.item_id),
         ));
     }
@@ -112,9 +112,8 @@ pub(crate) fn payload_json(p: &VectorPoint) -> serde_json::Map<String, serde_jso
 }
 
 pub(crate) fn parse_kind(s: Option<&str>, point: &str) -> Result<ItemKind, Error> {
-    s.and_then(ItemKind::parse).ok_or_else(|| {
-        Error::new(ErrorCode::VectorPayloadCorrupt, format!("point {point} has no valid `kind` in its payload"))
-    })
+    s.and_then(ItemKind::parse)
+        .ok_or_else(|| Error::new(ErrorCode::VectorPayloadCorrupt, format!("point {point} has no valid `kind` in its payload")))
 }
 
 pub(crate) fn backend_error(message: impl Into<String>) -> Error {

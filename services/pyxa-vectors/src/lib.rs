@@ -10,6 +10,9 @@
 //! payload `{item_id, collection, label?, kind, tenant?}`, point id = the item id (a UUID).
 //! A point may carry only one of the two vectors; a search on the other vector does not return it.
 //!
+//! What must not live here: anything that joins hits to items or ranks answers (that is
+//! `pyxa-engine`); SQL stays the source of truth, so a vector store can always be rebuilt from it.
+//!
 //! Errors (both backends):
 //! * missing collection: `NotFound` / `unknown_collection` (search, count, contains, upsert,
 //!   delete, optimize; `delete_collection` of a missing collection is a no-op);

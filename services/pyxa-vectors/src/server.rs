@@ -12,15 +12,12 @@ use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use pyxa_core::{
-    Error, ErrorKind, PayloadFilter, Result, ScoredPoint, VectorPoint, VectorQuery, VectorStore, VectorStoreInfo,
-};
+use pyxa_core::{Error, ErrorKind, PayloadFilter, Result, ScoredPoint, VectorPoint, VectorQuery, VectorStore, VectorStoreInfo};
 use qdrant_client::qdrant::{
     value::Kind, vectors_config, CollectionStatus, Condition, CountPointsBuilder, CreateCollectionBuilder,
-    CreateFieldIndexCollectionBuilder, DeletePointsBuilder, Distance, FieldType, Filter, GetPointsBuilder,
-    HnswConfigDiff, KeywordIndexParamsBuilder, OptimizersConfigDiff, PointId, PointStruct, PointsIdsList, Query,
-    QueryPointsBuilder, SearchParamsBuilder, UpdateCollectionBuilder, UpsertPointsBuilder, Value,
-    VectorParamsBuilder, VectorsConfigBuilder,
+    CreateFieldIndexCollectionBuilder, DeletePointsBuilder, Distance, FieldType, Filter, GetPointsBuilder, HnswConfigDiff,
+    KeywordIndexParamsBuilder, OptimizersConfigDiff, PointId, PointStruct, PointsIdsList, Query, QueryPointsBuilder,
+    SearchParamsBuilder, UpdateCollectionBuilder, UpsertPointsBuilder, Value, VectorParamsBuilder, VectorsConfigBuilder,
 };
 use qdrant_client::{Payload, Qdrant, QdrantError};
 
@@ -110,11 +107,7 @@ impl ServerStore {
         if let Some(d) = self.cached_dim(collection) {
             return Ok(d);
         }
-        let info = self
-            .client
-            .collection_info(qname(collection))
-            .await
-            .map_err(|e| server_error(Some(collection), e))?;
+        let info = self.client.collection_info(qname(collection)).await.map_err(|e| server_error(Some(collection), e))?;
         let params = info.result.and_then(|r| r.config).and_then(|c| c.params).and_then(|p| p.vectors_config);
         let dims: Vec<u64> = match params.and_then(|v| v.config) {
             Some(vectors_config::Config::ParamsMap(m)) => {
@@ -158,8 +151,7 @@ impl ServerStore {
             });
         }
         if let Some(t) = idx.indexing_threshold_kb {
-            create = create
-                .optimizers_config(OptimizersConfigDiff { indexing_threshold: Some(t as u64), ..Default::default() });
+            create = create.optimizers_config(OptimizersConfigDiff { indexing_threshold: Some(t as u64), ..Default::default() });
         }
         if let Err(e) = self.client.create_collection(create).await {
             // Created meanwhile by another process? Then it is fine if it matches.
@@ -243,14 +235,10 @@ impl VectorStore for ServerStore {
 
     async fn delete(&self, collection: &str, item_ids: &[String]) -> Result<()> {
         self.dim(collection).await?;
-        let ids: Vec<PointId> = item_ids
-            .iter()
-            .map(|id| common::parse_item_id(id).map(|u| PointId::from(u.to_string())))
-            .collect::<Result<_>>()?;
+        let ids: Vec<PointId> =
+            item_ids.iter().map(|id| common::parse_item_id(id).map(|u| PointId::from(u.to_string()))).collect::<Result<_>>()?;
         for chunk in ids.chunks(WRITE_CHUNK) {
-            let req = DeletePointsBuilder::new(qname(collection))
-                .points(PointsIdsList { ids: chunk.to_vec() })
-                .wait(true);
+            let req = DeletePointsBuilder::new(qname(collection)).points(PointsIdsList { ids: chunk.to_vec() }).wait(true);
             self.client.delete_points(req).await.map_err(|e| self.write_error(collection, e))?;
         }
         Ok(())
@@ -303,9 +291,8 @@ impl VectorStore for ServerStore {
     async fn contains(&self, collection: &str, item_id: &str) -> Result<bool> {
         self.dim(collection).await?;
         let id = common::parse_item_id(item_id)?;
-        let req = GetPointsBuilder::new(qname(collection), vec![PointId::from(id.to_string())])
-            .with_payload(false)
-            .with_vectors(false);
+        let req =
+            GetPointsBuilder::new(qname(collection), vec![PointId::from(id.to_string())]).with_payload(false).with_vectors(false);
         let res = self.client.get_points(req).await.map_err(|e| self.read_error(collection, e))?;
         Ok(!res.result.is_empty())
     }
@@ -316,11 +303,7 @@ impl VectorStore for ServerStore {
         let mut nudged = false;
         let mut greens = 0;
         loop {
-            let info = self
-                .client
-                .collection_info(qname(collection))
-                .await
-                .map_err(|e| self.read_error(collection, e))?;
+            let info = self.client.collection_info(qname(collection)).await.map_err(|e| self.read_error(collection, e))?;
             let status = info.result.map(|r| r.status).unwrap_or_default();
             if status == CollectionStatus::Green as i32 {
                 // Twice in a row: an update may have just queued an optimisation.
@@ -333,8 +316,7 @@ impl VectorStore for ServerStore {
                 if status == CollectionStatus::Grey as i32 && !nudged {
                     // Grey: optimisations pending but not started (e.g. after a restart).
                     // An empty optimizer-config update starts them.
-                    let req =
-                        UpdateCollectionBuilder::new(qname(collection)).optimizers_config(OptimizersConfigDiff::default());
+                    let req = UpdateCollectionBuilder::new(qname(collection)).optimizers_config(OptimizersConfigDiff::default());
                     self.client.update_collection(req).await.map_err(|e| self.read_error(collection, e))?;
                     nudged = true;
                 } else if status == CollectionStatus::Red as i32 {
@@ -342,7 +324,8 @@ impl VectorStore for ServerStore {
                 }
             }
             if Instant::now() > deadline {
-                return Err(Error::new(ErrorCode::VectorStoreTimeout,
+                return Err(Error::new(
+                    ErrorCode::VectorStoreTimeout,
                     format!("qdrant collection {} still optimizing after {:?}", qname(collection), self.config.optimize_timeout),
                 ));
             }

@@ -307,10 +307,19 @@ async fn contract(store: &dyn VectorStore, ns: &str) {
     assert_eq!(store.count(&c, &filter(Some("bird"), None, None)).await.unwrap(), 1);
     let hits = store.search(query(&c, VectorName::Image, &q0, N, all.clone(), true)).await.unwrap();
     assert!(!ids(&hits).contains(&changed.item_id), "replaced point kept its image vector");
-    check_exact(store, &model, query(&c, VectorName::Text, changed.text.as_ref().unwrap(), 5, filter(Some("bird"), None, None), true)).await;
+    check_exact(
+        store,
+        &model,
+        query(&c, VectorName::Text, changed.text.as_ref().unwrap(), 5, filter(Some("bird"), None, None), true),
+    )
+    .await;
 
     // Query validation.
-    expect_err(store.search(query(&c, VectorName::Image, &[0.5; 3], 5, all.clone(), false)).await, ErrorKind::InvalidInput, "vector_dim_mismatch");
+    expect_err(
+        store.search(query(&c, VectorName::Image, &[0.5; 3], 5, all.clone(), false)).await,
+        ErrorKind::InvalidInput,
+        "vector_dim_mismatch",
+    );
     assert!(store.search(query(&c, VectorName::Image, &q0, 0, all.clone(), false)).await.unwrap().is_empty());
 
     // Optimize (builds HNSW with the contract's settings), then indexed search agrees with exact.
@@ -610,7 +619,8 @@ async fn edge_survives_sigkill() {
     let mut model = Model::default();
     model.upsert(&dataset("k"));
     model.delete(&[item_id(0), item_id(1)]);
-    check_exact(&store, &model, query("k", VectorName::Image, &queries(3, 1)[0], 10, filter(Some("cup"), None, None), true)).await;
+    check_exact(&store, &model, query("k", VectorName::Image, &queries(3, 1)[0], 10, filter(Some("cup"), None, None), true))
+        .await;
 }
 
 /// Experiment (not part of the contract): what Edge 0.7.2 keeps after SIGKILL when nothing is

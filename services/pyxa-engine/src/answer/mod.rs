@@ -88,7 +88,13 @@ impl AskService {
             .hits
             .iter()
             .enumerate()
-            .map(|(i, h)| Citation { n: i + 1, item_id: h.item_id.clone(), label: h.label.clone(), score: h.score, image: h.image.clone() })
+            .map(|(i, h)| Citation {
+                n: i + 1,
+                item_id: h.item_id.clone(),
+                label: h.label.clone(),
+                score: h.score,
+                image: h.image.clone(),
+            })
             .collect();
         let confident = candidates.first().is_some_and(|c| c.probability >= self.settings.confidence_threshold);
         let answer_id = uuid::Uuid::now_v7().to_string();

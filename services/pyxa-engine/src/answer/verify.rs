@@ -7,9 +7,7 @@ use super::candidate::Candidate;
 
 /// Whether the LLM's text can be shown in place of the template answer.
 pub fn is_sound(text: &str, candidates: &[Candidate], language: Language) -> bool {
-    names_top(text, candidates.first(), language)
-        && !echoes_context(text)
-        && !names_another_candidate(text, candidates, language)
+    names_top(text, candidates.first(), language) && !echoes_context(text) && !names_another_candidate(text, candidates, language)
 }
 
 /// Whether the answer names the most probable candidate in the user's language.

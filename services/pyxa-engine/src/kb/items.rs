@@ -74,10 +74,7 @@ impl KnowledgeBase {
             return Err(Error::new(ErrorCode::InvalidMetadata, "metadata must be a JSON object"));
         }
         if serde_json::to_vec(&metadata).map(|v| v.len()).unwrap_or(usize::MAX) > MAX_METADATA_BYTES {
-            return Err(Error::new(
-                ErrorCode::MetadataTooLarge,
-                format!("metadata is larger than {MAX_METADATA_BYTES} bytes"),
-            ));
+            return Err(Error::new(ErrorCode::MetadataTooLarge, format!("metadata is larger than {MAX_METADATA_BYTES} bytes")));
         }
         let image = input.image.filter(|b| !b.is_empty() || text.is_none());
         if image.is_none() && text.is_none() {

@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use pyxa_core::{Collection, Encoder, Error, ErrorCode, ImageStore, MetadataStore, Result, VectorStore};
 
+pub use items::MAX_PAGE;
 pub use items::{content_hash, is_image_id, ItemInput};
 pub use repair::RepairReport;
-pub use items::MAX_PAGE;
 pub use search::{combine, validate_top_k, Hit, SearchQuery, SearchResult};
 
 pub const DEFAULT_COLLECTION: &str = "default";

@@ -226,8 +226,7 @@ async fn upsert_without_flush(n: usize, a: &Args) -> f64 {
     let mut time = Duration::ZERO;
     let mut i = 0;
     while i < n {
-        let batch: Vec<VectorPoint> =
-            (i..(i + 1000).min(n)).map(|j| point(j, j % k, data.sample(j % k, &mut rng))).collect();
+        let batch: Vec<VectorPoint> = (i..(i + 1000).min(n)).map(|j| point(j, j % k, data.sample(j % k, &mut rng))).collect();
         let t = Instant::now();
         store.upsert(batch).await.expect("upsert");
         time += t.elapsed();
@@ -260,8 +259,7 @@ async fn bench_size(n: usize, a: &Args) -> Row {
     let mut upsert_time = Duration::ZERO;
     let mut i = 0;
     while i < n {
-        let batch: Vec<VectorPoint> =
-            (i..(i + 1000).min(n)).map(|j| point(j, j % k, data.sample(j % k, &mut rng))).collect();
+        let batch: Vec<VectorPoint> = (i..(i + 1000).min(n)).map(|j| point(j, j % k, data.sample(j % k, &mut rng))).collect();
         let t = Instant::now();
         store.upsert(batch).await.expect("upsert");
         upsert_time += t.elapsed();
@@ -285,10 +283,12 @@ async fn bench_size(n: usize, a: &Args) -> Row {
     let mut tasks = Vec::new();
     for w in 0..8usize {
         let store = store.clone();
-        let pts: Vec<VectorPoint> = (0..25).map(|j| {
-            let id = 100 + w * 25 + j;
-            point(id, id % k, data.sample(id % k, &mut rng))
-        }).collect();
+        let pts: Vec<VectorPoint> = (0..25)
+            .map(|j| {
+                let id = 100 + w * 25 + j;
+                point(id, id % k, data.sample(id % k, &mut rng))
+            })
+            .collect();
         tasks.push(tokio::spawn(async move {
             for p in pts {
                 store.upsert(vec![p]).await.expect("upsert");

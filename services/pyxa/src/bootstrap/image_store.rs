@@ -49,14 +49,21 @@ impl FsImageStore {
         if !thumb.exists() {
             let (w, h) = decoded.dimensions();
             let scale = (THUMBNAIL_SIDE as f32 / w.max(h) as f32).min(1.0);
-            let small = image::imageops::thumbnail(decoded, ((w as f32 * scale) as u32).max(1), ((h as f32 * scale) as u32).max(1));
+            let small =
+                image::imageops::thumbnail(decoded, ((w as f32 * scale) as u32).max(1), ((h as f32 * scale) as u32).max(1));
             let mut out = Vec::new();
             image::DynamicImage::ImageRgb8(small)
                 .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Jpeg)
                 .map_err(|e| Error::internal("thumbnail").with_source(e))?;
             write_atomic(&thumb, &out)?;
         }
-        Ok(Blob { hash, mime: mime.to_string(), size: bytes.len() as i64, width: decoded.width() as i64, height: decoded.height() as i64 })
+        Ok(Blob {
+            hash,
+            mime: mime.to_string(),
+            size: bytes.len() as i64,
+            width: decoded.width() as i64,
+            height: decoded.height() as i64,
+        })
     }
 
     fn read(&self, hash: &str, thumbnail: bool) -> Result<Vec<u8>> {

@@ -24,7 +24,12 @@ pub struct App {
 
 impl App {
     /// Loads the encoder, opens the stores (repairing what a crash left), loads the generator.
-    pub async fn build(common: &CommonArgs, stores: &StoreArgs, generator: &GeneratorArgs, settings: AnswerSettings) -> Result<App> {
+    pub async fn build(
+        common: &CommonArgs,
+        stores: &StoreArgs,
+        generator: &GeneratorArgs,
+        settings: AnswerSettings,
+    ) -> Result<App> {
         let encoder: Arc<dyn Encoder> = load_encoder(common).await?;
         let kb = open_knowledge_base(encoder, stores, common.encoder_config().decode_limits).await?;
         let generator = open_generator(common, generator).await?;
@@ -45,13 +50,15 @@ pub async fn load_encoder(common: &CommonArgs) -> Result<Arc<OnnxEncoder>> {
 
 /// Opens SQL, the vector store and the photo store in the data dir around a loaded encoder,
 /// makes sure the default collection exists, and repairs what a crash left unsettled.
-pub async fn open_knowledge_base(encoder: Arc<dyn Encoder>, stores: &StoreArgs, decode_limits: DecodeLimits) -> Result<KnowledgeBase> {
+pub async fn open_knowledge_base(
+    encoder: Arc<dyn Encoder>,
+    stores: &StoreArgs,
+    decode_limits: DecodeLimits,
+) -> Result<KnowledgeBase> {
     std::fs::create_dir_all(&stores.data_dir).with_context(|| format!("creating {}", stores.data_dir.display()))?;
     let data_dir = stores.data_dir.canonicalize()?;
-    let database_url = stores
-        .database_url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("pyxa.sqlite").display()));
+    let database_url =
+        stores.database_url.clone().unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("pyxa.sqlite").display()));
     let meta: Arc<dyn MetadataStore> = Arc::new(pyxa_meta::SqlStore::connect(&database_url).await?);
     let vector_config = match &stores.qdrant_url {
         Some(url) => {
@@ -80,7 +87,8 @@ pub async fn open_generator(common: &CommonArgs, args: &GeneratorArgs) -> Result
             Ok(Some(Arc::new(generator)))
         }
         "openai" => {
-            let base = args.openai_base_url.clone().context("--generator openai needs --openai-base-url (PYXA_OPENAI_BASE_URL)")?;
+            let base =
+                args.openai_base_url.clone().context("--generator openai needs --openai-base-url (PYXA_OPENAI_BASE_URL)")?;
             let mut config = pyxa_llm::OpenAiConfig::new(base, args.openai_model.clone());
             config.api_key = args.openai_api_key.clone();
             config.timeout = std::time::Duration::from_secs(args.openai_timeout_secs);

@@ -29,7 +29,9 @@ struct Rate {
 
 fn summarize(mut lat: Vec<Duration>, items: usize, wall: Duration) -> Rate {
     lat.sort();
-    let pick = |q: f64| lat.get(((lat.len() as f64 * q) as usize).min(lat.len().saturating_sub(1))).map(|d| d.as_secs_f64() * 1e3).unwrap_or(0.0);
+    let pick = |q: f64| {
+        lat.get(((lat.len() as f64 * q) as usize).min(lat.len().saturating_sub(1))).map(|d| d.as_secs_f64() * 1e3).unwrap_or(0.0)
+    };
     Rate { per_s: items as f64 / wall.as_secs_f64(), p50_ms: pick(0.5), p99_ms: pick(0.99) }
 }
 
@@ -128,7 +130,10 @@ async fn encoders(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
         .await??
     };
     let tensors: Arc<Vec<Vec<f32>>> = Arc::new(
-        bytes.iter().map(|b| preprocess::to_tensor(&preprocess::decode(b, limits)?.rgb, &spec)).collect::<pyxa_core::Result<_>>()?,
+        bytes
+            .iter()
+            .map(|b| preprocess::to_tensor(&preprocess::decode(b, limits)?.rgb, &spec))
+            .collect::<pyxa_core::Result<_>>()?,
     );
     let enc = encoder.clone();
     let t = tensors.clone();
@@ -165,7 +170,8 @@ async fn encoders(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
         async move { enc.encode_image(b[i % b.len()].clone()).await.map(|_| ()).map_err(Into::into) }
     })
     .await?;
-    let texts: Arc<Vec<String>> = Arc::new((0..64).map(|k| format!("a photo of a thing number {k}, seen from the side")).collect());
+    let texts: Arc<Vec<String>> =
+        Arc::new((0..64).map(|k| format!("a photo of a thing number {k}, seen from the side")).collect());
     let enc = encoder.clone();
     let tx = texts.clone();
     let text_b1 = measure(s, 1, 1, move |i| {
@@ -190,12 +196,21 @@ async fn encoders(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
 
     let baseline = if args.no_baseline { None } else { python_baseline(common, encoder.bundle().dir.as_path(), &photos, s)? };
     let info = encoder.info();
-    println!("pyxa bench encoders: bundle {}, providers {:?}, {} ORT thread(s), {} photos from {}", info.bundle, info.providers, common.encoder_threads, photos.len(), dir.display());
+    println!(
+        "pyxa bench encoders: bundle {}, providers {:?}, {} ORT thread(s), {} photos from {}",
+        info.bundle,
+        info.providers,
+        common.encoder_threads,
+        photos.len(),
+        dir.display()
+    );
     println!("{:<34} {:>10} {:>9} {:>9} | {:>12} {:>8}", "measure", "items/s", "p50 ms", "p99 ms", "python /s", "ratio");
     let row = |name: &str, r: Rate, key: Option<&str>| {
         let base = key.and_then(|k| baseline.as_ref().and_then(|b: &Value| b[k]["per_s"].as_f64()));
         match base {
-            Some(bv) => println!("{name:<34} {:>10.1} {:>9.2} {:>9.2} | {:>12.1} {:>7.2}x", r.per_s, r.p50_ms, r.p99_ms, bv, r.per_s / bv),
+            Some(bv) => {
+                println!("{name:<34} {:>10.1} {:>9.2} {:>9.2} | {:>12.1} {:>7.2}x", r.per_s, r.p50_ms, r.p99_ms, bv, r.per_s / bv)
+            }
             None => println!("{name:<34} {:>10.1} {:>9.2} {:>9.2} | {:>12} {:>8}", r.per_s, r.p50_ms, r.p99_ms, "-", "-"),
         }
     };
@@ -209,7 +224,10 @@ async fn encoders(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
     row("text, 8 callers", text_c8, None);
     println!("peak RSS: {:.0} MiB", peak_rss_mib());
     if let Some(b) = &baseline {
-        println!("baseline: Python {} onnxruntime {} + Pillow, same ONNX files and photos, same thread count", "3.11", b["onnxruntime"].as_str().unwrap_or("?"));
+        println!(
+            "baseline: Python 3.11 onnxruntime {} + Pillow, same ONNX files and photos, same thread count",
+            b["onnxruntime"].as_str().unwrap_or("?")
+        );
     }
     Ok(())
 }
@@ -222,7 +240,17 @@ fn python_baseline(common: &CommonArgs, bundle: &Path, photos: &[PathBuf], secon
         eprintln!("pyxa: creating the Python baseline environment at {}", venv.display());
         let ok = Command::new("python3").args(["-m", "venv"]).arg(&venv).status()?.success()
             && Command::new(&py)
-                .args(["-m", "pip", "install", "-q", "--disable-pip-version-check", "onnxruntime==1.31.1", "numpy==2.4.6", "pillow==13.0.0", "tokenizers==0.23.3"])
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "-q",
+                    "--disable-pip-version-check",
+                    "onnxruntime==1.31.1",
+                    "numpy==2.4.6",
+                    "pillow==13.0.0",
+                    "tokenizers==0.23.3",
+                ])
                 .status()?
                 .success();
         if !ok {
@@ -256,7 +284,8 @@ async fn ask(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
     let kb = crate::bootstrap::open_knowledge_base(encoder, &stores, common.encoder_config().decode_limits).await?;
     for p in &photos {
         let label = p.file_stem().map(|s| s.to_string_lossy().into_owned());
-        let _ = kb.add_item("default", pyxa_engine::ItemInput { image: Some(std::fs::read(p)?), label, ..Default::default() }).await;
+        let _ =
+            kb.add_item("default", pyxa_engine::ItemInput { image: Some(std::fs::read(p)?), label, ..Default::default() }).await;
     }
     let generator = crate::bootstrap::open_generator(common, &args.generator).await?;
     println!("pyxa bench ask: {} photos in the collection, {} s per measurement", photos.len(), args.seconds);
@@ -266,7 +295,10 @@ async fn ask(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
             continue;
         }
         let settings = pyxa_engine::AnswerSettings { max_answer_tokens: args.generator.max_answer_tokens, ..Default::default() };
-        let state = AppState { app: App::new(kb.clone(), gen, settings), limits: HttpLimits { max_upload_bytes: 25 << 20, allow_remote_images: false } };
+        let state = AppState {
+            app: App::new(kb.clone(), gen, settings),
+            limits: HttpLimits { max_upload_bytes: 25 << 20, allow_remote_images: false },
+        };
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         let server = crate::http::run(state, listener, 2)?;
@@ -291,7 +323,13 @@ async fn ask(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
                 }
             })
             .await?;
-            println!("{:<40} {:>9.2} {:>9.1} {:>9.1}", format!("{label}, {callers} client(s)"), rate.per_s, rate.p50_ms, rate.p99_ms);
+            println!(
+                "{:<40} {:>9.2} {:>9.1} {:>9.1}",
+                format!("{label}, {callers} client(s)"),
+                rate.per_s,
+                rate.p50_ms,
+                rate.p99_ms
+            );
         }
         handle.stop(true).await;
     }

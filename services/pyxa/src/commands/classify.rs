@@ -16,11 +16,8 @@ pub async fn classify(common: &CommonArgs, args: ClassifyArgs) -> Result<()> {
     let encoder = load_encoder(common).await?;
     let started = Instant::now();
     let (encoding, timings) = encoder.encode_image_timed(bytes).await?;
-    let builtin = encoding
-        .class_probs
-        .as_deref()
-        .map(|p| builtin_candidates(p, encoder.builtin_classes(), args.top))
-        .unwrap_or_default();
+    let builtin =
+        encoding.class_probs.as_deref().map(|p| builtin_candidates(p, encoder.builtin_classes(), args.top)).unwrap_or_default();
     let candidates = match &args.labels {
         Some(labels) => {
             let labels: Vec<String> = labels.split(',').map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
@@ -61,6 +58,9 @@ pub async fn embed(common: &CommonArgs, args: EmbedArgs) -> Result<()> {
         (None, None) => bail!("give --image PHOTO or --text TEXT"),
     };
     let info = encoder.info();
-    println!("{}", json!({"kind": kind, "bundle": info.bundle, "dim": vector.len(), "providers": info.providers, "vector": vector}));
+    println!(
+        "{}",
+        json!({"kind": kind, "bundle": info.bundle, "dim": vector.len(), "providers": info.providers, "vector": vector})
+    );
     Ok(())
 }

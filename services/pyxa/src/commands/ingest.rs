@@ -12,7 +12,6 @@ use pyxa_engine::ItemInput;
 
 use crate::config::{CommonArgs, IngestArgs};
 
-
 #[derive(Debug, Deserialize)]
 struct ManifestRow {
     file: String,
@@ -28,8 +27,16 @@ const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "webp", "gif"];
 /// Items ingested at once.
 const INGEST_CONCURRENCY: usize = 4;
 
-/// (file, label, text, metadata) for every photo to ingest.
-fn plan(dir: &Path, manifest: Option<&Path>) -> Result<Vec<(PathBuf, Option<String>, Option<String>, Option<serde_json::Value>)>> {
+/// One photo to ingest, with what the folder or the manifest says about it.
+struct Planned {
+    file: PathBuf,
+    label: Option<String>,
+    text: Option<String>,
+    metadata: Option<serde_json::Value>,
+}
+
+/// Every photo to ingest.
+fn plan(dir: &Path, manifest: Option<&Path>) -> Result<Vec<Planned>> {
     let root = dir.canonicalize().with_context(|| format!("{} does not exist", dir.display()))?;
     let mut rows = Vec::new();
     if let Some(manifest) = manifest {
@@ -42,12 +49,13 @@ fn plan(dir: &Path, manifest: Option<&Path>) -> Result<Vec<(PathBuf, Option<Stri
             reader.deserialize().collect::<Result<_, _>>()?
         };
         for row in parsed {
-            let file = root.join(&row.file).canonicalize().with_context(|| format!("{} in the manifest does not exist", row.file))?;
+            let file =
+                root.join(&row.file).canonicalize().with_context(|| format!("{} in the manifest does not exist", row.file))?;
             // Manifests may not point outside the folder being ingested.
             if !file.starts_with(&root) {
                 bail!("{} is outside {}", row.file, root.display());
             }
-            rows.push((file, row.label, row.text, row.metadata));
+            rows.push(Planned { file, label: row.label, text: row.text, metadata: row.metadata });
         }
     } else {
         let mut stack = vec![root.clone()];
@@ -57,9 +65,17 @@ fn plan(dir: &Path, manifest: Option<&Path>) -> Result<Vec<(PathBuf, Option<Stri
             for p in entries {
                 if p.is_dir() {
                     stack.push(p);
-                } else if p.extension().and_then(|e| e.to_str()).is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str())) {
-                    let label = p.parent().filter(|parent| *parent != root).and_then(|parent| parent.file_name()).map(|n| n.to_string_lossy().into_owned());
-                    rows.push((p, label, None, None));
+                } else if p
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+                {
+                    let label = p
+                        .parent()
+                        .filter(|parent| *parent != root)
+                        .and_then(|parent| parent.file_name())
+                        .map(|n| n.to_string_lossy().into_owned());
+                    rows.push(Planned { file: p, label, text: None, metadata: None });
                 }
             }
         }
@@ -83,7 +99,7 @@ pub async fn ingest(common: CommonArgs, args: IngestArgs) -> Result<()> {
     // A few items in flight at once: the encoder batches their photos and the vector store
     // shares one flush among their writes (group commit).
     let results = futures::stream::iter(rows)
-        .map(|(file, label, text, metadata)| {
+        .map(|Planned { file, label, text, metadata }| {
             let (kb, bar, collection) = (&kb, &bar, &args.collection);
             async move {
                 let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -118,7 +134,10 @@ pub async fn ingest(common: CommonArgs, args: IngestArgs) -> Result<()> {
     let failed = results.iter().filter(|r| r.is_err()).count();
     bar.finish_and_clear();
     kb.optimize(&args.collection).await?;
-    println!("{}", serde_json::json!({"collection": args.collection, "added": added, "already_present": skipped, "failed": failed}));
+    println!(
+        "{}",
+        serde_json::json!({"collection": args.collection, "added": added, "already_present": skipped, "failed": failed})
+    );
     if failed > 0 {
         bail!("{failed} files could not be ingested");
     }
@@ -143,7 +162,7 @@ mod tests {
     fn labels_come_from_sub_folders() {
         let d = scratch("folders");
         let rows = plan(&d, None).unwrap();
-        let labels: Vec<Option<String>> = rows.iter().map(|r| r.1.clone()).collect();
+        let labels: Vec<Option<String>> = rows.iter().map(|r| r.label.clone()).collect();
         assert_eq!(rows.len(), 2, "the .txt file is skipped");
         assert!(labels.contains(&Some("cats".into())) && labels.contains(&None), "{labels:?}");
     }
@@ -153,12 +172,12 @@ mod tests {
         let d = scratch("manifest");
         std::fs::write(d.join("labels.csv"), "file,label,text\ncats/a.png,cat,a tabby\nb.jpg,dog,\n").unwrap();
         let rows = plan(&d, Some(Path::new("labels.csv"))).unwrap();
-        assert_eq!(rows[0].1.as_deref(), Some("cat"));
-        assert_eq!(rows[0].2.as_deref(), Some("a tabby"));
-        assert_eq!(rows[1].1.as_deref(), Some("dog"));
+        assert_eq!(rows[0].label.as_deref(), Some("cat"));
+        assert_eq!(rows[0].text.as_deref(), Some("a tabby"));
+        assert_eq!(rows[1].label.as_deref(), Some("dog"));
         std::fs::write(d.join("labels.jsonl"), "{\"file\": \"b.jpg\", \"label\": \"dog\", \"metadata\": {\"k\": 1}}\n").unwrap();
         let rows = plan(&d, Some(Path::new("labels.jsonl"))).unwrap();
-        assert_eq!(rows[0].3, Some(serde_json::json!({"k": 1})));
+        assert_eq!(rows[0].metadata, Some(serde_json::json!({"k": 1})));
     }
 
     #[test]

@@ -14,7 +14,8 @@ pub async fn serve(common: CommonArgs, args: ServeArgs) -> Result<()> {
         app,
         limits: HttpLimits { max_upload_bytes: args.max_upload_bytes, allow_remote_images: args.allow_remote_images },
     };
-    let listener = TcpListener::bind((args.host.as_str(), args.port)).with_context(|| format!("binding {}:{}", args.host, args.port))?;
+    let listener =
+        TcpListener::bind((args.host.as_str(), args.port)).with_context(|| format!("binding {}:{}", args.host, args.port))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "pyxa is listening: open http://{addr}/");
     eprintln!("pyxa: ready at http://{addr}/");

@@ -24,7 +24,11 @@ pub struct FeedbackBody {
     params(("id" = String, Path, description = "answer_id")),
     request_body = FeedbackBody,
     responses((status = 200, body = FeedbackOutcome), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn feedback(state: web::Data<AppState>, path: web::Path<String>, body: web::Json<FeedbackBody>) -> ApiResult<HttpResponse> {
+pub async fn feedback(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<FeedbackBody>,
+) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let outcome = state.kb.feedback(&path, FeedbackInput { correct: body.correct, label: body.label }).await?;
     Ok(HttpResponse::Ok().json(outcome))

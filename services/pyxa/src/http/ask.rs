@@ -144,9 +144,10 @@ mod tests {
 
     #[test]
     fn form_fields_become_a_typed_request() {
-        let fields: AskFields =
-            serde_json::from_value(serde_json::json!({"prompt": "hi", "top_k": "7", "stream": "true", "lang": "zh", "mode": "query"}))
-                .unwrap();
+        let fields: AskFields = serde_json::from_value(
+            serde_json::json!({"prompt": "hi", "top_k": "7", "stream": "true", "lang": "zh", "mode": "query"}),
+        )
+        .unwrap();
         let (req, stream) = ask_request(fields, None).unwrap();
         assert_eq!((req.top_k, stream, req.mode, req.language), (7, true, Mode::Query, Some(Language::Zh)));
         assert_eq!(req.collection, "default");

@@ -178,7 +178,14 @@ mod tests {
             let status = status_for(code.kind());
             assert!(status.is_client_error() || status.is_server_error(), "{code}");
         }
-        for kind in [ErrorKind::InvalidInput, ErrorKind::UnsupportedMedia, ErrorKind::TooLarge, ErrorKind::NotFound, ErrorKind::Conflict, ErrorKind::Overloaded] {
+        for kind in [
+            ErrorKind::InvalidInput,
+            ErrorKind::UnsupportedMedia,
+            ErrorKind::TooLarge,
+            ErrorKind::NotFound,
+            ErrorKind::Conflict,
+            ErrorKind::Overloaded,
+        ] {
             assert!(status_for(kind).is_client_error(), "{kind:?}");
         }
     }

@@ -45,7 +45,11 @@ pub async fn read_upload<T: DeserializeOwned>(req: &HttpRequest, payload: web::P
     Ok(Upload { body, image })
 }
 
-async fn read_multipart(req: &HttpRequest, payload: web::Payload, max_upload: usize) -> Result<(Map<String, Value>, Option<Vec<u8>>)> {
+async fn read_multipart(
+    req: &HttpRequest,
+    payload: web::Payload,
+    max_upload: usize,
+) -> Result<(Map<String, Value>, Option<Vec<u8>>)> {
     let mut fields = Map::new();
     let mut image = None;
     let mut multipart = Multipart::new(req.headers(), payload);
@@ -65,7 +69,8 @@ async fn read_multipart(req: &HttpRequest, payload: web::Payload, max_upload: us
         if is_image {
             image = Some(buf);
         } else {
-            let text = String::from_utf8(buf).map_err(|_| Error::new(ErrorCode::InvalidUtf8, format!("field {name:?} is not UTF-8 text")))?;
+            let text = String::from_utf8(buf)
+                .map_err(|_| Error::new(ErrorCode::InvalidUtf8, format!("field {name:?} is not UTF-8 text")))?;
             fields.insert(name, Value::String(text));
         }
     }
@@ -75,7 +80,9 @@ async fn read_multipart(req: &HttpRequest, payload: web::Payload, max_upload: us
 /// Base64 (optionally a `data:` URL) to bytes.
 pub fn decode_base64_image(s: &str) -> Result<Vec<u8>> {
     let data = match s.strip_prefix("data:") {
-        Some(rest) => rest.split_once(',').map(|(_, d)| d).ok_or_else(|| Error::new(ErrorCode::InvalidBase64, "malformed data URL"))?,
+        Some(rest) => {
+            rest.split_once(',').map(|(_, d)| d).ok_or_else(|| Error::new(ErrorCode::InvalidBase64, "malformed data URL"))?
+        }
         None => s,
     };
     let cleaned: String = data.chars().filter(|c| !c.is_whitespace()).collect();

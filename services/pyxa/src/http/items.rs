@@ -17,7 +17,9 @@ const DEFAULT_PAGE: i64 = 50;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/collections/{collection}/items").route(get_or_head().to(list_items)).route(web::post().to(add_item)))
         .service(
-            resource("/collections/{collection}/items/{id}").route(get_or_head().to(get_item)).route(web::delete().to(delete_item)),
+            resource("/collections/{collection}/items/{id}")
+                .route(get_or_head().to(get_item))
+                .route(web::delete().to(delete_item)),
         )
         .service(resource("/blobs/{hash}").route(get_or_head().to(get_blob)))
         .service(resource("/blobs/{hash}/thumbnail").route(get_or_head().to(get_thumbnail)));
@@ -72,7 +74,11 @@ pub struct ItemJson {
 #[utoipa::path(get, path = "/v1/collections/{collection}/items", tag = "items", summary = "A page of items, newest first",
     params(("collection" = String, Path), ListQuery),
     responses((status = 200, body = ItemPage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn list_items(state: web::Data<AppState>, path: web::Path<String>, q: web::Query<ListQuery>) -> ApiResult<HttpResponse> {
+pub async fn list_items(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    q: web::Query<ListQuery>,
+) -> ApiResult<HttpResponse> {
     let (items, total) = state.kb.list_items(&path, q.label.as_deref(), q.limit, q.offset).await?;
     Ok(HttpResponse::Ok().json(ItemPage { items: items.iter().map(ItemView::from).collect(), total }))
 }
@@ -90,7 +96,12 @@ pub async fn list_items(state: web::Data<AppState>, path: web::Path<String>, q: 
         (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody),
     ))]
-pub async fn add_item(state: web::Data<AppState>, path: web::Path<String>, req: HttpRequest, payload: web::Payload) -> ApiResult<HttpResponse> {
+pub async fn add_item(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
     // Check the collection before reading a possibly large upload.
     state.kb.collection(&path).await?;
     let upload = read_upload::<ItemFields>(&req, payload, state.limits.max_upload_bytes).await?;
@@ -125,7 +136,10 @@ pub async fn delete_item(state: web::Data<AppState>, path: web::Path<(String, St
 }
 
 fn immutable(bytes: Vec<u8>, mime: &str) -> HttpResponse {
-    HttpResponse::Ok().content_type(mime).insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable")).body(bytes)
+    HttpResponse::Ok()
+        .content_type(mime)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .body(bytes)
 }
 
 #[utoipa::path(get, path = "/v1/blobs/{hash}", tag = "items", summary = "A stored photo (original bytes)",

@@ -24,14 +24,17 @@ pub static HTTP_REQUESTS: LazyLock<HistogramVec> = LazyLock::new(|| {
 });
 
 pub static ERRORS: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    register(IntCounterVec::new(Opts::new("pyxa_errors_total", "Errors returned, by stable code"), &["code"]).expect("valid counter"))
+    register(
+        IntCounterVec::new(Opts::new("pyxa_errors_total", "Errors returned, by stable code"), &["code"]).expect("valid counter"),
+    )
 });
 
 pub static ASKS: LazyLock<IntCounter> =
     LazyLock::new(|| register(IntCounter::new("pyxa_answers_total", "Answers produced").expect("valid counter")));
 
-pub static ITEMS_INGESTED: LazyLock<IntCounter> =
-    LazyLock::new(|| register(IntCounter::new("pyxa_items_ingested_total", "Items added to collections").expect("valid counter")));
+pub static ITEMS_INGESTED: LazyLock<IntCounter> = LazyLock::new(|| {
+    register(IntCounter::new("pyxa_items_ingested_total", "Items added to collections").expect("valid counter"))
+});
 
 pub fn record_error(code: &str) {
     ERRORS.with_label_values(&[code]).inc();

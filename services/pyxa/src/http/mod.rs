@@ -86,7 +86,8 @@ pub fn create_app(
         StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
         StatusCode::INTERNAL_SERVER_ERROR,
     ];
-    let json_errors = error_statuses.into_iter().fold(ErrorHandlers::new(), |h, status| h.handler(status, errors::json_error_bodies));
+    let json_errors =
+        error_statuses.into_iter().fold(ErrorHandlers::new(), |h, status| h.handler(status, errors::json_error_bodies));
     actix_web::App::new()
         .app_data(web::Data::new(state))
         .app_data(errors::json_config(json_limit))
@@ -106,7 +107,9 @@ pub fn create_app(
             let fut = srv.call(req);
             async move {
                 let res = fut.await?;
-                metrics::HTTP_REQUESTS.with_label_values(&[route.as_str(), res.status().as_str()]).observe(started.elapsed().as_secs_f64());
+                metrics::HTTP_REQUESTS
+                    .with_label_values(&[route.as_str(), res.status().as_str()])
+                    .observe(started.elapsed().as_secs_f64());
                 Ok(res)
             }
         })

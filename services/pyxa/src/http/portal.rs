@@ -32,8 +32,7 @@ async fn file(req: HttpRequest) -> ApiResult<HttpResponse> {
 }
 
 fn serve(req: &HttpRequest, name: &str) -> ApiResult<HttpResponse> {
-    let (bytes, mime) =
-        assets::get(name).ok_or_else(|| Error::new(ErrorCode::RouteNotFound, format!("no such page {name}")))?;
+    let (bytes, mime) = assets::get(name).ok_or_else(|| Error::new(ErrorCode::RouteNotFound, format!("no such page {name}")))?;
     let cache = if name.ends_with(".html") { "no-cache" } else { "public, max-age=3600" };
     let etag = format!("\"{}\"", &hex::encode(Sha256::digest(bytes))[..16]);
     if req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {

@@ -120,7 +120,13 @@ pub struct CitationView {
 
 impl From<&Citation> for CitationView {
     fn from(c: &Citation) -> Self {
-        CitationView { n: c.n, item_id: c.item_id.clone(), label: c.label.clone(), score: c.score, thumbnail_url: c.image.as_deref().map(thumbnail_url) }
+        CitationView {
+            n: c.n,
+            item_id: c.item_id.clone(),
+            label: c.label.clone(),
+            score: c.score,
+            thumbnail_url: c.image.as_deref().map(thumbnail_url),
+        }
     }
 }
 

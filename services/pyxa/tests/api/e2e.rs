@@ -75,7 +75,9 @@ impl TestApp {
         // A stopped server's worker threads release the previous store a moment later.
         let mut attempts = 0;
         let kb = loop {
-            match pyxa::bootstrap::open_knowledge_base(encoder.clone(), &store_args(data_dir.clone()), DecodeLimits::default()).await {
+            match pyxa::bootstrap::open_knowledge_base(encoder.clone(), &store_args(data_dir.clone()), DecodeLimits::default())
+                .await
+            {
                 Ok(kb) => break kb,
                 Err(e) if e.to_string().contains("vector_store_locked") && attempts < 50 => {
                     attempts += 1;
@@ -155,7 +157,8 @@ fn variants(bytes: &[u8], n: usize) -> Vec<Vec<u8>> {
 }
 
 async fn seed(app: &TestApp, collection: &str) {
-    let (s, _) = app.json(reqwest::Method::POST, "/v1/collections", Some(json!({"name": collection, "description": "test"}))).await;
+    let (s, _) =
+        app.json(reqwest::Method::POST, "/v1/collections", Some(json!({"name": collection, "description": "test"}))).await;
     assert_eq!(s, 201);
     for (file, label) in [("chelsea.png", "cat"), ("coffee.png", "coffee"), ("rocket.jpg", "rocket"), ("horse.png", "horse")] {
         for v in variants(&photo(file), 3) {
@@ -177,7 +180,9 @@ async fn e2e_health_reports_models_providers_and_stores() {
     assert_eq!(body["stores"]["sql"]["backend"], "sqlite");
     let (s, doc) = app.json(reqwest::Method::GET, "/openapi.json", None).await;
     assert_eq!(s, 200);
-    for path in ["/v1/ask", "/v1/search", "/v1/collections/{collection}/items", "/v1/chat/completions", "/v1/answers/{id}/feedback"] {
+    for path in
+        ["/v1/ask", "/v1/search", "/v1/collections/{collection}/items", "/v1/chat/completions", "/v1/answers/{id}/feedback"]
+    {
         assert!(doc["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
     }
     let metrics = app.http.get(format!("{}/metrics", app.url)).send().await.unwrap().text().await.unwrap();
@@ -191,7 +196,8 @@ async fn e2e_ingest_then_search_by_photo_and_by_text() {
     seed(&app, "pets").await;
     // The original photos were not ingested (only variants): the same kind must come first.
     for (file, label) in [("chelsea.png", "cat"), ("coffee.png", "coffee"), ("rocket.jpg", "rocket")] {
-        let form = Form::new().part("image", Part::bytes(photo(file)).file_name("q.png")).text("collection", "pets").text("top_k", "3");
+        let form =
+            Form::new().part("image", Part::bytes(photo(file)).file_name("q.png")).text("collection", "pets").text("top_k", "3");
         let (s, body) = app.multipart("/v1/search", form).await;
         assert_eq!(s, 200, "{body}");
         let hits = body["hits"].as_array().unwrap();
@@ -200,7 +206,8 @@ async fn e2e_ingest_then_search_by_photo_and_by_text() {
         assert!(hits[0]["thumbnail_url"].as_str().unwrap().starts_with("/v1/blobs/"));
     }
     for (text, label) in [("a photo of a cat", "cat"), ("a cup of coffee", "coffee"), ("a rocket launch", "rocket")] {
-        let (s, body) = app.json(reqwest::Method::POST, "/v1/search", Some(json!({"collection": "pets", "text": text, "top_k": 2}))).await;
+        let (s, body) =
+            app.json(reqwest::Method::POST, "/v1/search", Some(json!({"collection": "pets", "text": text, "top_k": 2}))).await;
         assert_eq!(s, 200);
         assert_eq!(body["hits"][0]["label"], label, "{text}: {body}");
     }
@@ -214,7 +221,13 @@ async fn e2e_ingest_then_search_by_photo_and_by_text() {
     assert_eq!(s, 200);
     assert_eq!(body["hits"][0]["label"], "coffee", "{body}");
     // Filter by label.
-    let (_, body) = app.json(reqwest::Method::POST, "/v1/search", Some(json!({"collection": "pets", "text": "a cat", "top_k": 5, "filter": {"label": "horse"}}))).await;
+    let (_, body) = app
+        .json(
+            reqwest::Method::POST,
+            "/v1/search",
+            Some(json!({"collection": "pets", "text": "a cat", "top_k": 5, "filter": {"label": "horse"}})),
+        )
+        .await;
     assert!(body["hits"].as_array().unwrap().iter().all(|h| h["label"] == "horse"), "{body}");
     // The thumbnail is served.
     let thumb = body["hits"][0]["thumbnail_url"].as_str().unwrap().to_string();
@@ -227,7 +240,10 @@ async fn e2e_ingest_then_search_by_photo_and_by_text() {
     let app = TestApp::start_in(dir, None).await;
     let (_, body) = app.json(reqwest::Method::GET, "/v1/collections/pets/items?limit=100", None).await;
     assert_eq!(body["total"], 12);
-    let form = Form::new().part("image", Part::bytes(photo("chelsea.png")).file_name("q.png")).text("collection", "pets").text("top_k", "1");
+    let form = Form::new()
+        .part("image", Part::bytes(photo("chelsea.png")).file_name("q.png"))
+        .text("collection", "pets")
+        .text("top_k", "1");
     let (_, body) = app.multipart("/v1/search", form).await;
     assert_eq!(body["hits"][0]["label"], "cat");
     app.stop().await;
@@ -243,7 +259,9 @@ async fn e2e_hostile_input_gets_clear_4xx_and_changes_nothing() {
     let (s, body) = app.add("default", chelsea.clone(), "cat").await;
     assert_eq!((s, body["error"]["code"].as_str()), (409, Some("duplicate_item")));
     // Path traversal in the file name: the name is ignored, storage is content-addressed.
-    let form = Form::new().part("image", Part::bytes(photo("coffee.png")).file_name("../../../../tmp/pyxa-escape.png")).text("label", "coffee");
+    let form = Form::new()
+        .part("image", Part::bytes(photo("coffee.png")).file_name("../../../../tmp/pyxa-escape.png"))
+        .text("label", "coffee");
     let (s, body) = app.multipart("/v1/collections/default/items", form).await;
     assert_eq!(s, 201, "{body}");
     assert!(!std::path::Path::new("/tmp/pyxa-escape.png").exists());
@@ -265,7 +283,14 @@ async fn e2e_hostile_input_gets_clear_4xx_and_changes_nothing() {
     // Bad collection names and bad JSON.
     let (s, body) = app.json(reqwest::Method::POST, "/v1/collections", Some(json!({"name": "../etc"}))).await;
     assert_eq!((s, body["error"]["code"].as_str()), (400, Some("invalid_collection_name")));
-    let res = app.http.post(format!("{}/v1/collections", app.url)).header("content-type", "application/json").body("{oops").send().await.unwrap();
+    let res = app
+        .http
+        .post(format!("{}/v1/collections", app.url))
+        .header("content-type", "application/json")
+        .body("{oops")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 400);
     let (s, _) = app.json(reqwest::Method::GET, "/v1/collections/default/items/00000000-0000-0000-0000-000000000000", None).await;
     assert_eq!(s, 404);
@@ -294,7 +319,8 @@ async fn e2e_ask_a_photo_in_english_and_chinese_then_correct_it() {
     let citations = body["citations"].as_array().unwrap();
     assert!(!citations.is_empty());
     for c in citations {
-        let (s, _) = app.json(reqwest::Method::GET, &format!("/v1/collections/pets/items/{}", c["item_id"].as_str().unwrap()), None).await;
+        let (s, _) =
+            app.json(reqwest::Method::GET, &format!("/v1/collections/pets/items/{}", c["item_id"].as_str().unwrap()), None).await;
         assert_eq!(s, 200, "citation points to a real item");
     }
     for stage in ["encode", "retrieve", "generate", "total"] {
@@ -317,7 +343,11 @@ async fn e2e_ask_a_photo_in_english_and_chinese_then_correct_it() {
 
     // Teach by correcting: the same photo's next ask has the corrected label on top.
     let (s, fb) = app
-        .json(reqwest::Method::POST, &format!("/v1/answers/{}/feedback", body["answer_id"].as_str().unwrap()), Some(json!({"label": "lynx"})))
+        .json(
+            reqwest::Method::POST,
+            &format!("/v1/answers/{}/feedback", body["answer_id"].as_str().unwrap()),
+            Some(json!({"label": "lynx"})),
+        )
         .await;
     assert_eq!(s, 200, "{fb}");
     assert_eq!(fb["status"], "learned");
@@ -343,9 +373,13 @@ async fn e2e_streaming_sends_evidence_then_tokens_then_done() {
     assert_eq!(events.first(), Some(&"evidence"), "{text}");
     assert_eq!(events.last(), Some(&"done"), "{text}");
     assert!(events.iter().filter(|e| **e == "token").count() >= 1, "{text}");
-    let done = text.lines().filter_map(|l| l.strip_prefix("data: ")).last().unwrap();
+    let done = text.lines().filter_map(|l| l.strip_prefix("data: ")).next_back().unwrap();
     let done: Value = serde_json::from_str(done).unwrap();
-    assert!(done["answer"].as_str().unwrap().to_lowercase().contains("coffee") || done["answer"].as_str().unwrap().to_lowercase().contains("espresso"), "{done}");
+    assert!(
+        done["answer"].as_str().unwrap().to_lowercase().contains("coffee")
+            || done["answer"].as_str().unwrap().to_lowercase().contains("espresso"),
+        "{done}"
+    );
     app.stop().await;
 }
 
@@ -363,7 +397,9 @@ async fn e2e_bad_asks_get_stable_codes() {
     let (s, body) = app.json(reqwest::Method::POST, "/v1/answers/nope/feedback", Some(json!({"label": "x"}))).await;
     assert_eq!((s, body["error"]["code"].as_str()), (404, Some("unknown_answer")));
     // Query mode with an empty collection and no photo: no evidence, no answer.
-    let (s, body) = app.json(reqwest::Method::POST, "/v1/ask", Some(json!({"prompt": "what is the capital of France?", "mode": "query"}))).await;
+    let (s, body) = app
+        .json(reqwest::Method::POST, "/v1/ask", Some(json!({"prompt": "what is the capital of France?", "mode": "query"})))
+        .await;
     assert_eq!(s, 200);
     assert!(body["candidates"].as_array().unwrap().is_empty());
     app.stop().await;
@@ -387,8 +423,16 @@ async fn e2e_the_official_openai_client_works_with_images() {
     let py = venv.join("bin/python");
     if !py.exists() {
         assert!(std::process::Command::new("python3").args(["-m", "venv"]).arg(&venv).status().unwrap().success());
-        let ok = std::process::Command::new(&py).args(["-m", "pip", "install", "-q", "--disable-pip-version-check", "openai==2.8.1"]).status().unwrap().success()
-            || std::process::Command::new(&py).args(["-m", "pip", "install", "-q", "--disable-pip-version-check", "openai>=1.40,<3"]).status().unwrap().success();
+        let ok = std::process::Command::new(&py)
+            .args(["-m", "pip", "install", "-q", "--disable-pip-version-check", "openai==2.8.1"])
+            .status()
+            .unwrap()
+            .success()
+            || std::process::Command::new(&py)
+                .args(["-m", "pip", "install", "-q", "--disable-pip-version-check", "openai>=1.40,<3"])
+                .status()
+                .unwrap()
+                .success();
         assert!(ok, "pip install openai");
     }
     let script = r#"
@@ -415,9 +459,11 @@ print(json.dumps(out))
 "#;
     let photo_path = home().root.join("test-photos/chelsea.png");
     let url = app.url.clone();
-    let output = tokio::task::spawn_blocking(move || std::process::Command::new(&py).arg("-c").arg(script).arg(url).arg(photo_path).output().unwrap())
-        .await
-        .unwrap();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(&py).arg("-c").arg(script).arg(url).arg(photo_path).output().unwrap()
+    })
+    .await
+    .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let out: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(out["answer"].as_str().unwrap().to_lowercase().contains("cat"), "{out}");
@@ -473,7 +519,13 @@ async fn e2e_kill_during_ingest_loses_no_acknowledged_item() {
     assert_eq!(in_vectors as i64, total, "SQL and Qdrant agree");
     let dir = app.stop().await;
     // Re-running the ingest finishes the job and skips what is there.
-    let status = std::process::Command::new(bin).args(["ingest"]).arg(&photos).args(["--collection", "pets", "--data-dir"]).arg(&dir).status().unwrap();
+    let status = std::process::Command::new(bin)
+        .args(["ingest"])
+        .arg(&photos)
+        .args(["--collection", "pets", "--data-dir"])
+        .arg(&dir)
+        .status()
+        .unwrap();
     assert!(status.success());
     let app = TestApp::start_in(dir, None).await;
     let (_, total) = app.state.kb.meta.list_items("pets", None, 500, 0).await.unwrap();

@@ -108,14 +108,30 @@ async fn every_error_is_json_with_a_stable_code() {
         (TestRequest::get().uri("/v1/collections/missing"), 404, "unknown_collection"),
         (TestRequest::get().uri("/v1/collections/default/items?limit=0"), 400, "invalid_pagination"),
         (TestRequest::get().uri("/v1/collections/default/items?limit=abc"), 400, "invalid_query"),
-        (TestRequest::post().uri("/v1/collections").insert_header(("content-type", "application/json")).set_payload("{"), 400, "invalid_json"),
-        (TestRequest::post().uri("/v1/collections").insert_header(("content-type", "text/plain")).set_payload("x"), 415, "unsupported_content_type"),
-        (TestRequest::post().uri("/v1/ask").insert_header(("content-type", "text/plain")).set_payload("x"), 415, "unsupported_content_type"),
+        (
+            TestRequest::post().uri("/v1/collections").insert_header(("content-type", "application/json")).set_payload("{"),
+            400,
+            "invalid_json",
+        ),
+        (
+            TestRequest::post().uri("/v1/collections").insert_header(("content-type", "text/plain")).set_payload("x"),
+            415,
+            "unsupported_content_type",
+        ),
+        (
+            TestRequest::post().uri("/v1/ask").insert_header(("content-type", "text/plain")).set_payload("x"),
+            415,
+            "unsupported_content_type",
+        ),
         (TestRequest::post().uri("/v1/ask").set_json(json!({})), 400, "empty_question"),
         (TestRequest::post().uri("/v1/ask").set_json(json!({"prompt": "hi", "top_k": "many"})), 400, "invalid_top_k"),
         (TestRequest::post().uri("/v1/ask").set_json(json!({"prompt": "hi", "mode": "loud"})), 400, "invalid_mode"),
         (TestRequest::post().uri("/v1/ask").set_json(json!({"image_base64": "%%%"})), 400, "invalid_base64"),
-        (TestRequest::post().uri("/v1/ask").set_json(json!({"prompt": "hi", "conversation_id": "nope"})), 404, "unknown_conversation"),
+        (
+            TestRequest::post().uri("/v1/ask").set_json(json!({"prompt": "hi", "conversation_id": "nope"})),
+            404,
+            "unknown_conversation",
+        ),
         (TestRequest::post().uri("/v1/search").set_json(json!({"filter": "{not json"})), 400, "invalid_filter"),
         (TestRequest::post().uri("/v1/search").set_json(json!({})), 400, "empty_query"),
         (TestRequest::post().uri("/v1/answers/nope/feedback").set_json(json!({"correct": true})), 404, "unknown_answer"),
@@ -151,25 +167,49 @@ async fn a_failing_dependency_is_5xx_without_internal_details_and_with_retry_aft
 async fn items_upload_list_serve_and_delete() {
     let app = app!(state("items", None).await);
     let (ct, body) = multipart(&[("label", "cat"), ("metadata", r#"{"k": 1}"#)], Some(&photo("grey cat")));
-    let (status, _, resp) = send(&app, TestRequest::post().uri("/v1/collections/default/items").insert_header(("content-type", ct.clone())).set_payload(body.clone())).await;
+    let (status, _, resp) = send(
+        &app,
+        TestRequest::post()
+            .uri("/v1/collections/default/items")
+            .insert_header(("content-type", ct.clone()))
+            .set_payload(body.clone()),
+    )
+    .await;
     assert_eq!(status, 201, "{}", String::from_utf8_lossy(&resp));
     let item = json_of(&resp);
-    assert_eq!((item["label"].as_str(), item["kind"].as_str(), item["metadata"]["k"].as_i64()), (Some("cat"), Some("image"), Some(1)));
+    assert_eq!(
+        (item["label"].as_str(), item["kind"].as_str(), item["metadata"]["k"].as_i64()),
+        (Some("cat"), Some("image"), Some(1))
+    );
     let thumb = item["thumbnail_url"].as_str().unwrap().to_string();
     assert!(thumb.starts_with("/v1/blobs/") && thumb.ends_with("/thumbnail"));
     let (status, _, _) = send(&app, TestRequest::get().uri(&thumb)).await;
     assert_eq!(status, 200);
-    let (status, _, resp) = send(&app, TestRequest::post().uri("/v1/collections/default/items").insert_header(("content-type", ct)).set_payload(body)).await;
+    let (status, _, resp) = send(
+        &app,
+        TestRequest::post().uri("/v1/collections/default/items").insert_header(("content-type", ct)).set_payload(body),
+    )
+    .await;
     assert_eq!((status.as_u16(), json_of(&resp)["error"]["code"].as_str()), (409, Some("duplicate_item")));
     let (ct, body) = multipart(&[("label", "x")], Some(b"%PDF-1.4 not a photo"));
-    let (status, _, resp) = send(&app, TestRequest::post().uri("/v1/collections/default/items").insert_header(("content-type", ct)).set_payload(body)).await;
+    let (status, _, resp) = send(
+        &app,
+        TestRequest::post().uri("/v1/collections/default/items").insert_header(("content-type", ct)).set_payload(body),
+    )
+    .await;
     assert_eq!((status.as_u16(), json_of(&resp)["error"]["code"].as_str()), (415, Some("not_an_image")));
     let (ct, body) = multipart(&[("text", "a note"), ("metadata", "{oops")], None);
-    let (status, _, resp) = send(&app, TestRequest::post().uri("/v1/collections/default/items").insert_header(("content-type", ct)).set_payload(body)).await;
+    let (status, _, resp) = send(
+        &app,
+        TestRequest::post().uri("/v1/collections/default/items").insert_header(("content-type", ct)).set_payload(body),
+    )
+    .await;
     assert_eq!((status.as_u16(), json_of(&resp)["error"]["code"].as_str()), (400, Some("invalid_metadata")));
     let (status, _, resp) = send(
         &app,
-        TestRequest::post().uri("/v1/collections/default/items").set_json(json!({"text": "espresso machine note", "label": "note", "metadata": {"a": true}})),
+        TestRequest::post()
+            .uri("/v1/collections/default/items")
+            .set_json(json!({"text": "espresso machine note", "label": "note", "metadata": {"a": true}})),
     )
     .await;
     assert_eq!(status, 201, "{}", String::from_utf8_lossy(&resp));
@@ -188,11 +228,19 @@ async fn ask_as_json_multipart_and_stream_then_teach_and_read_the_conversation()
     let app = app!(state("ask", scripted("This is a cat.")).await);
     for what in ["grey cat sofa", "black cat garden"] {
         let (ct, body) = multipart(&[("label", "cat")], Some(&photo(what)));
-        let (status, _, _) = send(&app, TestRequest::post().uri("/v1/collections/default/items").insert_header(("content-type", ct)).set_payload(body)).await;
+        let (status, _, _) = send(
+            &app,
+            TestRequest::post().uri("/v1/collections/default/items").insert_header(("content-type", ct)).set_payload(body),
+        )
+        .await;
         assert_eq!(status, 201);
     }
     let b64 = base64::engine::general_purpose::STANDARD.encode(photo("grey cat window"));
-    let (status, _, resp) = send(&app, TestRequest::post().uri("/v1/ask").set_json(json!({"prompt": "What is it?", "image_base64": b64, "top_k": 3}))).await;
+    let (status, _, resp) = send(
+        &app,
+        TestRequest::post().uri("/v1/ask").set_json(json!({"prompt": "What is it?", "image_base64": b64, "top_k": 3})),
+    )
+    .await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&resp));
     let answer = json_of(&resp);
     assert_eq!(answer["candidates"][0]["label"], "cat");
@@ -203,7 +251,8 @@ async fn ask_as_json_multipart_and_stream_then_teach_and_read_the_conversation()
     assert_eq!(answer["models"]["encoder"]["bundle"], "fake");
 
     let (ct, body) = multipart(&[("prompt", "What is it?"), ("stream", "true"), ("lang", "zh")], Some(&photo("grey cat window")));
-    let (status, headers, resp) = send(&app, TestRequest::post().uri("/v1/ask").insert_header(("content-type", ct)).set_payload(body)).await;
+    let (status, headers, resp) =
+        send(&app, TestRequest::post().uri("/v1/ask").insert_header(("content-type", ct)).set_payload(body)).await;
     assert_eq!(status, 200);
     assert_eq!(headers.get("content-type").unwrap(), "text/event-stream");
     let text = String::from_utf8(resp).unwrap();
@@ -213,7 +262,9 @@ async fn ask_as_json_multipart_and_stream_then_teach_and_read_the_conversation()
     assert!(names.contains(&"token"), "{text}");
 
     let answer_id = answer["answer_id"].as_str().unwrap();
-    let (status, _, resp) = send(&app, TestRequest::post().uri(&format!("/v1/answers/{answer_id}/feedback")).set_json(json!({"label": "lynx"}))).await;
+    let (status, _, resp) =
+        send(&app, TestRequest::post().uri(&format!("/v1/answers/{answer_id}/feedback")).set_json(json!({"label": "lynx"})))
+            .await;
     assert_eq!(status, 200);
     assert_eq!(json_of(&resp)["status"], "learned");
     let conversation_id = answer["conversation_id"].as_str().unwrap();
@@ -274,9 +325,22 @@ async fn the_committed_openapi_document_matches_the_code() {
     let doc: Value = serde_json::from_str(generated).unwrap();
     let paths = doc["paths"].as_object().unwrap();
     for route in [
-        "/health", "/metrics", "/openapi.json", "/v1/collections", "/v1/collections/{collection}", "/v1/collections/{collection}/items",
-        "/v1/collections/{collection}/items/{id}", "/v1/blobs/{hash}", "/v1/blobs/{hash}/thumbnail", "/v1/search", "/v1/ask",
-        "/v1/answers/{id}/feedback", "/v1/conversations", "/v1/conversations/{id}", "/v1/chat/completions", "/v1/models",
+        "/health",
+        "/metrics",
+        "/openapi.json",
+        "/v1/collections",
+        "/v1/collections/{collection}",
+        "/v1/collections/{collection}/items",
+        "/v1/collections/{collection}/items/{id}",
+        "/v1/blobs/{hash}",
+        "/v1/blobs/{hash}/thumbnail",
+        "/v1/search",
+        "/v1/ask",
+        "/v1/answers/{id}/feedback",
+        "/v1/conversations",
+        "/v1/conversations/{id}",
+        "/v1/chat/completions",
+        "/v1/models",
     ] {
         assert!(paths.contains_key(route), "{route} is not documented");
     }
