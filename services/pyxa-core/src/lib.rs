@@ -85,6 +85,9 @@ pub struct BuiltinClass {
 #[derive(Debug, Clone, Serialize)]
 pub struct EncoderInfo {
     pub bundle: String,
+    /// The embedding space: vectors from different spaces are never compared. It changes
+    /// whenever the bundle's model files change (derived from their checksums).
+    pub space: String,
     pub dim: usize,
     /// Execution providers that actually run the sessions, e.g. `["CPUExecutionProvider"]`.
     pub providers: Vec<String>,
@@ -116,6 +119,9 @@ pub struct PayloadFilter {
     pub kind: Option<ItemKind>,
     #[serde(default)]
     pub tenant: Option<String>,
+    /// Only points embedded in this space (see [`EncoderInfo::space`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub space: Option<String>,
 }
 
 /// A point: one item's vectors and the payload needed to filter and to show a hit.
@@ -127,6 +133,8 @@ pub struct VectorPoint {
     pub label: Option<String>,
     pub kind: ItemKind,
     pub tenant: Option<String>,
+    /// The embedding space the vectors belong to (see [`EncoderInfo::space`]).
+    pub space: Option<String>,
     pub image: Option<Embedding>,
     pub text: Option<Embedding>,
 }

@@ -62,6 +62,8 @@ pub struct Item {
     pub blob_hash: Option<String>,
     pub tenant: Option<String>,
     pub state: IndexState,
+    /// The embedding space of the stored vectors (none: stored before spaces were recorded).
+    pub space: Option<String>,
     pub created_at: Timestamp,
 }
 
@@ -77,6 +79,7 @@ pub struct NewItem {
     pub content_hash: String,
     pub blob_hash: Option<String>,
     pub tenant: Option<String>,
+    pub space: Option<String>,
     pub image_vector: Option<Embedding>,
     pub text_vector: Option<Embedding>,
 }
@@ -178,6 +181,26 @@ pub trait MetadataStore: Send + Sync {
     async fn unsettled_items(&self, limit: i64) -> Result<Vec<ItemVectors>>;
     /// Distinct labels of visible items with counts.
     async fn labels(&self, collection: &str) -> Result<Vec<LabelCount>>;
+    /// Visible items (of one collection, or all) whose vectors are not in `space`, with their
+    /// vectors, by id after `after_id`: what a re-embedding still has to do.
+    async fn items_outside_space(
+        &self,
+        collection: Option<&str>,
+        space: &str,
+        after_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<ItemVectors>>;
+    /// How many visible items are not in `space`.
+    async fn count_outside_space(&self, collection: Option<&str>, space: &str) -> Result<i64>;
+    /// Replaces an item's vectors with ones from `space` and marks it `Pending` (the vector
+    /// store is written next; start-up repair finishes it after a crash).
+    async fn replace_item_vectors(
+        &self,
+        item_id: &str,
+        space: &str,
+        image_vector: Option<&[f32]>,
+        text_vector: Option<&[f32]>,
+    ) -> Result<()>;
     /// All indexed items of a collection with vectors (for rebuilding the vector store).
     async fn items_with_vectors(&self, collection: &str, after_id: Option<&str>, limit: i64) -> Result<Vec<ItemVectors>>;
 

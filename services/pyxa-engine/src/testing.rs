@@ -101,6 +101,7 @@ impl ImageStore for FakeImageStore {
 pub struct FakeEncoder {
     classes: Vec<BuiltinClass>,
     class_vectors: Vec<Embedding>,
+    space: String,
 }
 
 impl FakeEncoder {
@@ -112,7 +113,13 @@ impl FakeEncoder {
             .map(|(index, (en, zh))| BuiltinClass { index, en: en.to_string(), zh: Some(zh.to_string()), definition: None })
             .collect();
         let class_vectors = classes.iter().map(|c| bag_of_words(&c.en)).collect();
-        Self { classes, class_vectors }
+        Self { classes, class_vectors, space: "fake@1".into() }
+    }
+
+    /// The same encoder claiming another embedding space (as after a bundle change).
+    pub fn in_space(mut self, space: &str) -> Self {
+        self.space = space.to_string();
+        self
     }
 
     fn encode_words(&self, words: &str) -> ImageEncoding {
@@ -128,7 +135,13 @@ impl FakeEncoder {
 #[async_trait]
 impl Encoder for FakeEncoder {
     fn info(&self) -> EncoderInfo {
-        EncoderInfo { bundle: "fake".into(), dim: FAKE_DIM, providers: vec!["FakeExecutionProvider".into()], logit_scale: 30.0 }
+        EncoderInfo {
+            bundle: "fake".into(),
+            space: self.space.clone(),
+            dim: FAKE_DIM,
+            providers: vec!["FakeExecutionProvider".into()],
+            logit_scale: 30.0,
+        }
     }
 
     fn builtin_classes(&self) -> &[BuiltinClass] {
@@ -156,7 +169,8 @@ pub struct MemoryVectorStore {
 }
 
 fn matches(filter: &PayloadFilter, p: &VectorPoint) -> bool {
-    filter.label.as_ref().is_none_or(|l| p.label.as_ref() == Some(l))
+    filter.space.as_ref().is_none_or(|s| p.space.as_ref() == Some(s))
+        && filter.label.as_ref().is_none_or(|l| p.label.as_ref() == Some(l))
         && filter.kind.is_none_or(|k| p.kind == k)
         && filter.tenant.as_ref().is_none_or(|t| p.tenant.as_ref() == Some(t))
 }

@@ -213,3 +213,38 @@ async fn search_finds_by_text_and_by_photo_and_filters_by_label() {
         .unwrap();
     assert!(filtered.hits.iter().all(|h| h.label.as_deref() == Some("cat")) && !filtered.hits.is_empty());
 }
+
+#[tokio::test]
+async fn after_a_bundle_change_only_reembedded_items_are_searched_and_reindex_brings_all_back() {
+    let before = kb("reindex").await;
+    add(&before, "default", "grey cat sofa", "cat").await;
+    add(&before, "default", "small dog park", "dog").await;
+    before.add_item("default", ItemInput { text: Some("the office cat is called Mochi".into()), ..Default::default() }).await.unwrap();
+    // The same stores, opened with an encoder of another embedding space.
+    let after = KnowledgeBase::new(
+        Arc::new(FakeEncoder::new(CLASSES).in_space("fake@2")),
+        before.vectors.clone(),
+        before.meta.clone(),
+        before.images.clone(),
+    );
+    after.open().await.unwrap();
+    assert_eq!(after.outdated_items(None).await.unwrap(), 3);
+    let query = || pyxa_engine::kb::SearchQuery {
+        collection: "default".into(),
+        text: Some("cat".into()),
+        image: None,
+        top_k: 5,
+        filter: Default::default(),
+    };
+    assert!(after.search(query()).await.unwrap().hits.is_empty(), "vectors of the old space are never compared");
+    let mut seen = Vec::new();
+    let report = after.reindex(None, |done, total| seen.push((done, total))).await.unwrap();
+    assert_eq!((report.reembedded, report.failed), (3, 0));
+    assert_eq!(seen.last(), Some(&(3, 3)));
+    assert_eq!(after.outdated_items(None).await.unwrap(), 0);
+    let hits = after.search(query()).await.unwrap().hits;
+    assert_eq!(hits.len(), 3);
+    assert_eq!(hits[0].label.as_deref(), Some("cat"));
+    // Nothing left to do: a second run is a no-op.
+    assert_eq!(after.reindex(Some("default"), |_, _| {}).await.unwrap().reembedded, 0);
+}

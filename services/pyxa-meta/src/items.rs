@@ -15,7 +15,7 @@ const IN_CHUNK: usize = 500;
 
 macro_rules! item_cols {
     () => {
-        "id, collection, label, text, kind, metadata, content_hash, blob_hash, tenant, state, created_at"
+        "id, collection, label, text, kind, metadata, content_hash, blob_hash, tenant, state, created_at, space"
     };
 }
 macro_rules! item_vector_cols {
@@ -39,6 +39,7 @@ fn item_from_row(row: &AnyRow) -> Result<Item> {
         blob_hash: get(row, "blob_hash")?,
         tenant: get(row, "tenant")?,
         state: IndexState::parse(&state).ok_or_else(|| corrupt("item state", &state))?,
+        space: get(row, "space")?,
         created_at: get(row, "created_at")?,
     })
 }
@@ -57,7 +58,7 @@ pub(crate) async fn insert_item(pool: &AnyPool, item: NewItem) -> Result<Item> {
     sqlx::query(concat!(
         "INSERT INTO items (",
         item_vector_cols!(),
-        ", updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $11)"
+        ", updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $11)"
     ))
     .bind(&item.id)
     .bind(&item.collection)
@@ -70,6 +71,7 @@ pub(crate) async fn insert_item(pool: &AnyPool, item: NewItem) -> Result<Item> {
     .bind(&item.tenant)
     .bind(state.as_str())
     .bind(now)
+    .bind(&item.space)
     .bind(vector_bytes(&item.image_vector))
     .bind(vector_bytes(&item.text_vector))
     .execute(pool)
@@ -94,6 +96,7 @@ pub(crate) async fn insert_item(pool: &AnyPool, item: NewItem) -> Result<Item> {
         blob_hash: item.blob_hash,
         tenant: item.tenant,
         state,
+        space: item.space,
         created_at: now,
     })
 }
@@ -243,4 +246,69 @@ pub(crate) async fn items_with_vectors(
     .await
     .map_err(db_err)?;
     collect(rows, item_vectors_from_row)
+}
+
+/// `collection = $2` when a collection is given, any collection otherwise (`$2` is NULL).
+const COLLECTION_OR_ALL: &str = "($2 IS NULL OR collection = $2)";
+
+pub(crate) async fn items_outside_space(
+    pool: &AnyPool,
+    collection: Option<&str>,
+    space: &str,
+    after_id: Option<&str>,
+    limit: i64,
+) -> Result<Vec<ItemVectors>> {
+    // Keyset pagination by id ("" sorts before every id), so items that cannot be re-embedded
+    // are passed over instead of returned again.
+    let sql = format!(
+        concat!(
+            "SELECT ",
+            item_vector_cols!(),
+            " FROM items WHERE state <> 'deleting' AND (space IS NULL OR space <> $1) AND {} AND id > $3 ORDER BY id LIMIT $4"
+        ),
+        COLLECTION_OR_ALL
+    );
+    let rows = sqlx::query(&sql)
+        .bind(space)
+        .bind(collection)
+        .bind(after_id.unwrap_or(""))
+        .bind(limit.max(0))
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?;
+    collect(rows, item_vectors_from_row)
+}
+
+pub(crate) async fn count_outside_space(pool: &AnyPool, collection: Option<&str>, space: &str) -> Result<i64> {
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM items WHERE state <> 'deleting' AND (space IS NULL OR space <> $1) AND {}",
+        COLLECTION_OR_ALL
+    );
+    let row = sqlx::query(&sql).bind(space).bind(collection).fetch_one(pool).await.map_err(db_err)?;
+    get(&row, "n")
+}
+
+pub(crate) async fn replace_item_vectors(
+    pool: &AnyPool,
+    item_id: &str,
+    space: &str,
+    image_vector: Option<&[f32]>,
+    text_vector: Option<&[f32]>,
+) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE items SET space = $1, image_vector = $2, text_vector = $3, state = 'pending', updated_at = $4 \
+         WHERE id = $5 AND state <> 'deleting'",
+    )
+    .bind(space)
+    .bind(vector_bytes(&image_vector.map(<[f32]>::to_vec)))
+    .bind(vector_bytes(&text_vector.map(<[f32]>::to_vec)))
+    .bind(pyxa_core::now())
+    .bind(item_id)
+    .execute(pool)
+    .await
+    .map_err(db_err)?;
+    if done.rows_affected() == 0 {
+        return Err(Error::new(ErrorCode::ItemNotFound, format!("no item {item_id:?}")));
+    }
+    Ok(())
 }

@@ -232,6 +232,33 @@ impl MetadataStore for SqlStore {
         items::labels(&self.pool, collection).await
     }
 
+    #[tracing::instrument(skip_all, fields(space = space, limit = limit))]
+    async fn items_outside_space(
+        &self,
+        collection: Option<&str>,
+        space: &str,
+        after_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<ItemVectors>> {
+        items::items_outside_space(&self.pool, collection, space, after_id, limit).await
+    }
+
+    #[tracing::instrument(skip_all, fields(space = space))]
+    async fn count_outside_space(&self, collection: Option<&str>, space: &str) -> Result<i64> {
+        items::count_outside_space(&self.pool, collection, space).await
+    }
+
+    #[tracing::instrument(skip_all, fields(item_id = item_id, space = space))]
+    async fn replace_item_vectors(
+        &self,
+        item_id: &str,
+        space: &str,
+        image_vector: Option<&[f32]>,
+        text_vector: Option<&[f32]>,
+    ) -> Result<()> {
+        items::replace_item_vectors(&self.pool, item_id, space, image_vector, text_vector).await
+    }
+
     #[tracing::instrument(skip_all, fields(collection = collection, limit = limit))]
     async fn items_with_vectors(&self, collection: &str, after_id: Option<&str>, limit: i64) -> Result<Vec<ItemVectors>> {
         items::items_with_vectors(&self.pool, collection, after_id, limit).await

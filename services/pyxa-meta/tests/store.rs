@@ -88,6 +88,7 @@ async fn run_contract(url: &str, backend: &str) {
     collections(&store).await;
     items(&store).await;
     states(&store).await;
+    embedding_spaces(&store).await;
     blobs(&store).await;
     answers_and_conversations(&store).await;
     feedback(&store).await;
@@ -273,6 +274,34 @@ async fn states(s: &SqlStore) {
 
     let e = s.set_item_state("missing", IndexState::Indexed).await.unwrap_err();
     assert_err(&e, ErrorKind::NotFound, "item_not_found");
+}
+
+/// Items outside the current embedding space are found (by collection or all, page by page),
+/// and replacing their vectors moves them into it, pending until the vector store has them.
+async fn embedding_spaces(s: &SqlStore) {
+    s.create_collection("spaces", "").await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let mut item = new_item("spaces", &format!("space-{i}"), Some("x"), Some(vector(i)), None);
+        item.space = if i == 4 { None } else { Some("bundle@1".into()) };
+        ids.push(s.insert_item(item).await.unwrap().id);
+    }
+    assert_eq!(s.count_outside_space(Some("spaces"), "bundle@1").await.unwrap(), 1, "the one without a space");
+    assert_eq!(s.count_outside_space(Some("spaces"), "bundle@2").await.unwrap(), 5);
+    let first = s.items_outside_space(Some("spaces"), "bundle@2", None, 3).await.unwrap();
+    let rest = s.items_outside_space(Some("spaces"), "bundle@2", Some(&first[2].item.id), 3).await.unwrap();
+    assert_eq!((first.len(), rest.len()), (3, 2));
+    let new_vector = vector(42);
+    s.replace_item_vectors(&ids[0], "bundle@2", Some(&new_vector), None).await.unwrap();
+    let moved = s.get_item("spaces", &ids[0]).await.unwrap().unwrap();
+    assert_eq!((moved.space.as_deref(), moved.state), (Some("bundle@2"), IndexState::Pending));
+    let pending = s.unsettled_items(100).await.unwrap();
+    let stored = pending.iter().find(|iv| iv.item.id == ids[0]).unwrap();
+    assert_eq!(stored.image_vector.as_ref(), Some(&new_vector));
+    assert!(s.count_outside_space(None, "bundle@2").await.unwrap() >= 4, "all collections count");
+    assert_eq!(s.count_outside_space(Some("spaces"), "bundle@2").await.unwrap(), 4);
+    assert_eq!(s.replace_item_vectors("no-such-item", "bundle@2", None, None).await.unwrap_err().code, "item_not_found");
+    s.delete_collection("spaces").await.unwrap();
 }
 
 async fn blobs(s: &SqlStore) {
@@ -513,6 +542,7 @@ fn new_item(collection: &str, hash: &str, label: Option<&str>, image: Option<Emb
         content_hash: hash.into(),
         blob_hash: Some(format!("blob-{hash}")),
         tenant: Some("t1".into()),
+        space: Some("bundle@1".into()),
         image_vector: image,
         text_vector: text,
     }

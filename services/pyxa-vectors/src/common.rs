@@ -11,7 +11,10 @@ pub(crate) const VECTORS: [VectorName; 2] = [VectorName::Image, VectorName::Text
 /// `collection` has one value per shard and `kind` only three: extra graphs for them would cost
 /// about one full graph build each and buy nothing (filters on them are not selective; big
 /// blocks are searched through the main graph with the filter applied).
-pub(crate) const INDEXED_FIELDS: [(&str, bool); 4] = [("label", true), ("kind", false), ("tenant", true), ("collection", false)];
+/// `space` has one value per bundle: every search filters on it, so vectors of two embedding
+/// spaces are never compared.
+pub(crate) const INDEXED_FIELDS: [(&str, bool); 5] =
+    [("label", true), ("kind", false), ("tenant", true), ("collection", false), ("space", false)];
 
 pub(crate) const MAX_DIM: usize = 65_536;
 
@@ -107,6 +110,9 @@ pub(crate) fn payload_json(p: &VectorPoint) -> serde_json::Map<String, serde_jso
     m.insert("kind".into(), p.kind.as_str().into());
     if let Some(t) = &p.tenant {
         m.insert("tenant".into(), t.clone().into());
+    }
+    if let Some(s) = &p.space {
+        m.insert("space".into(), s.clone().into());
     }
     m
 }

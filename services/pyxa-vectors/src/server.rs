@@ -361,6 +361,9 @@ fn to_filter(f: &PayloadFilter) -> Option<Filter> {
     if let Some(k) = f.kind {
         must.push(Condition::matches("kind", k.as_str().to_string()));
     }
+    if let Some(s) = &f.space {
+        must.push(Condition::matches("space", s.clone()));
+    }
     if let Some(t) = &f.tenant {
         must.push(Condition::matches("tenant", t.clone()));
     }

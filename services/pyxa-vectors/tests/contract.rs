@@ -75,6 +75,8 @@ fn dataset(collection: &str) -> Vec<VectorPoint> {
                 label: Some(LABELS[i % 3].to_string()),
                 kind,
                 tenant: if i % 7 == 0 { None } else { Some(["t1", "t2"][i % 2].to_string()) },
+                // Two embedding spaces (as during a re-embedding after a bundle change).
+                space: Some(if i % 5 == 0 { "old@1" } else { "new@2" }.to_string()),
                 image: (kind != ItemKind::Text).then_some(image),
                 text: (kind != ItemKind::Image).then_some(text),
             }
@@ -110,6 +112,7 @@ impl Model {
         f.label.as_ref().is_none_or(|l| p.label.as_ref() == Some(l))
             && f.kind.is_none_or(|k| p.kind == k)
             && f.tenant.as_ref().is_none_or(|t| p.tenant.as_ref() == Some(t))
+            && f.space.as_ref().is_none_or(|s| p.space.as_ref() == Some(s))
     }
     fn count(&self, f: &PayloadFilter) -> usize {
         self.points.values().filter(|p| Self::matches(p, f)).count()
@@ -139,7 +142,7 @@ fn query(collection: &str, using: VectorName, vector: &[f32], top_k: usize, filt
 }
 
 fn filter(label: Option<&str>, kind: Option<ItemKind>, tenant: Option<&str>) -> PayloadFilter {
-    PayloadFilter { label: label.map(str::to_string), kind, tenant: tenant.map(str::to_string) }
+    PayloadFilter { label: label.map(str::to_string), kind, tenant: tenant.map(str::to_string), space: None }
 }
 
 /// Search exactly and compare with the model: same ids in the same order (ties within 1e-5 may
@@ -268,6 +271,8 @@ async fn contract(store: &dyn VectorStore, ns: &str) {
         filter(None, None, Some("t2")),
         filter(Some("dog"), Some(ItemKind::ImageText), Some("t1")),
         filter(Some("bird"), None, None),
+        PayloadFilter { space: Some("old@1".into()), ..Default::default() },
+        PayloadFilter { space: Some("new@2".into()), label: Some("cat".into()), ..Default::default() },
     ];
     for f in &filters {
         for q in queries(13, 2) {

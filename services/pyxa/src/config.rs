@@ -84,6 +84,9 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Ask a question about a photo (and/or text) against a running or embedded pyxa.
     Ask(AskArgs),
+    /// Re-embed what is stored after the encoder bundle changed (resumable; `serve` also does
+    /// this in the background at start).
+    Reindex(ReindexArgs),
     /// Provision or list runtime and models.
     Models {
         #[command(subcommand)]
@@ -223,6 +226,15 @@ pub struct IngestArgs {
     /// CSV (`file,label[,text]`) or JSONL (`{"file","label","text","metadata"}`) manifest, relative to DIR.
     #[arg(long)]
     pub manifest: Option<PathBuf>,
+    #[command(flatten)]
+    pub stores: StoreArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReindexArgs {
+    /// Only this collection (default: all).
+    #[arg(long)]
+    pub collection: Option<String>,
     #[command(flatten)]
     pub stores: StoreArgs,
 }

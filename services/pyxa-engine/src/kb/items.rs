@@ -116,6 +116,7 @@ impl KnowledgeBase {
             content_hash: hash,
             blob_hash,
             tenant,
+            space: Some(self.space()),
             image_vector,
             text_vector,
         };
@@ -126,6 +127,7 @@ impl KnowledgeBase {
             label: item.label.clone(),
             kind,
             tenant: item.tenant.clone(),
+            space: new.space,
             image: new.image_vector,
             text: new.text_vector,
         };

@@ -3,6 +3,7 @@
 //! whatever a crash left half-done is settled by [`KnowledgeBase::repair`] at start-up.
 
 mod items;
+mod reindex;
 mod repair;
 mod search;
 
@@ -12,6 +13,7 @@ use pyxa_core::{Collection, Encoder, Error, ErrorCode, ImageStore, MetadataStore
 
 pub use items::MAX_PAGE;
 pub use items::{content_hash, is_image_id, ItemInput};
+pub use reindex::ReindexReport;
 pub use repair::RepairReport;
 pub use search::{combine, validate_top_k, Hit, SearchQuery, SearchResult};
 
@@ -51,6 +53,11 @@ impl KnowledgeBase {
 
     pub fn dim(&self) -> usize {
         self.encoder.info().dim
+    }
+
+    /// The embedding space of the encoder: only vectors of this space are searched.
+    pub fn space(&self) -> String {
+        self.encoder.info().space
     }
 
     /// Makes sure the default collection exists and settles what a crash left: what every

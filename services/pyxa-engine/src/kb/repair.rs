@@ -32,6 +32,7 @@ impl KnowledgeBase {
                             label: item.label.clone(),
                             kind: item.kind,
                             tenant: item.tenant.clone(),
+                            space: item.space.clone(),
                             image: iv.image_vector.clone(),
                             text: iv.text_vector.clone(),
                         };

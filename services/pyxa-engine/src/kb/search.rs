@@ -94,6 +94,8 @@ impl KnowledgeBase {
         top_k: usize,
         filter: &PayloadFilter,
     ) -> Result<Vec<Hit>> {
+        // Only vectors of the encoder's own space are comparable with the query.
+        let filter = PayloadFilter { space: Some(self.space()), ..filter.clone() };
         let query = |using| VectorQuery {
             collection: collection.to_string(),
             using,

@@ -129,6 +129,7 @@ fn point(i: usize, cluster: usize, v: Vec<f32>) -> VectorPoint {
         label: Some(format!("l{cluster}")),
         kind: ItemKind::Image,
         tenant: None,
+        space: None,
         image: Some(v),
         text: None,
     }

@@ -70,6 +70,9 @@ pub(super) fn to_filter(f: &PayloadFilter) -> Option<Filter> {
     if let Some(k) = f.kind {
         add("kind", k.as_str());
     }
+    if let Some(s) = &f.space {
+        add("space", s);
+    }
     if let Some(t) = &f.tenant {
         add("tenant", t);
     }

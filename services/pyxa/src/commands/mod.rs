@@ -6,6 +6,7 @@ mod bench;
 mod classify;
 mod ingest;
 mod models;
+mod reindex;
 mod serve;
 
 use anyhow::{Context, Result};
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => runtime.block_on(serve::serve(common, args)),
         Command::Ingest(args) => runtime.block_on(ingest::ingest(common, args)),
         Command::Ask(args) => runtime.block_on(ask::ask(common, args)),
+        Command::Reindex(args) => runtime.block_on(reindex::reindex(common, args)),
         Command::Bench(args) => runtime.block_on(bench::run(common, args)),
     }
 }

@@ -10,6 +10,7 @@ use crate::http::{self, AppState, HttpLimits};
 
 pub async fn serve(common: CommonArgs, args: ServeArgs) -> Result<()> {
     let app = App::build(&common, &args.stores, &args.generator, args.answer_settings()).await?;
+    super::reindex::in_background(app.kb.clone()).await?;
     let state = AppState {
         app,
         limits: HttpLimits { max_upload_bytes: args.max_upload_bytes, allow_remote_images: args.allow_remote_images },

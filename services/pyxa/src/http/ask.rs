@@ -59,7 +59,7 @@ pub struct AskMultipart {
     #[serde(flatten)]
     fields: AskFields,
     /// The photo file.
-    #[schema(value_type = Option<String>, format = Binary)]
+    #[schema(value_type = String, format = Binary)]
     image: Option<Vec<u8>>,
 }
 

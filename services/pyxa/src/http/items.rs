@@ -57,7 +57,7 @@ pub struct ItemFields {
 pub struct ItemMultipart {
     #[serde(flatten)]
     fields: ItemFields,
-    #[schema(value_type = Option<String>, format = Binary)]
+    #[schema(value_type = String, format = Binary)]
     image: Option<Vec<u8>>,
 }
 

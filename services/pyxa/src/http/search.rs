@@ -37,7 +37,7 @@ pub struct SearchFields {
 pub struct SearchMultipart {
     #[serde(flatten)]
     fields: SearchFields,
-    #[schema(value_type = Option<String>, format = Binary)]
+    #[schema(value_type = String, format = Binary)]
     image: Option<Vec<u8>>,
 }
 
