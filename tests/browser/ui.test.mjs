@@ -432,7 +432,7 @@ describe('portal UI (mock server)', { timeout: 300_000 }, () => {
     assert.equal(await ok.locator('[data-testid="docs-schema-type"]').innerText(), askResponse);
     const answer = ok.locator('[data-testid="docs-prop"]', { hasText: /^answer$/ });
     assert.ok(await answer.isVisible(), 'the "answer" property of the ask response is shown');
-    assert.equal(await ok.locator('tr[data-prop="candidates"] .docs-type').innerText(), 'Candidate[]');
+    assert.equal(await ok.locator('tr[data-prop="candidates"] .docs-type').first().innerText(), 'Candidate[]');
     assert.ok(await ok.locator('tr[data-prop="probability"]').isVisible(), 'nested Candidate fields are shown');
     const notFound = ask.locator('[data-testid="docs-response"][data-status="404"]');
     assert.equal(await notFound.evaluate((d) => d.open), false, 'error responses start folded');

@@ -145,6 +145,7 @@ error_codes! {
     ModelChecksumMismatch = "model_checksum_mismatch", Setup;
     ModelLoadFailed = "model_load_failed", Setup;
     NotAnImage = "not_an_image", UnsupportedMedia;
+    OcrModelsMissing = "ocr_models_missing", Setup;
     OnnxruntimeError = "onnxruntime_error", Setup;
     OnnxruntimeLoadFailed = "onnxruntime_load_failed", Setup;
     OnnxruntimeMissing = "onnxruntime_missing", Setup;

@@ -31,7 +31,8 @@ impl Bundle {
         for f in &self.manifest.files {
             let actual = pyxa_models::sha256_file(&self.path(&f.path)?)?;
             if !actual.eq_ignore_ascii_case(&f.sha256) {
-                return Err(Error::new(ErrorCode::ModelChecksumMismatch,
+                return Err(Error::new(
+                    ErrorCode::ModelChecksumMismatch,
                     format!("{}: sha256 {actual}, manifest says {}", f.path, f.sha256),
                 ));
             }
@@ -41,9 +42,8 @@ impl Bundle {
 
     pub fn builtin_classes(&self) -> Result<Vec<BuiltinClass>> {
         let Some(rel) = &self.manifest.classes else { return Ok(Vec::new()) };
-        let raw = std::fs::read(self.path(rel)?)
-            .map_err(|e| Error::new(ErrorCode::ModelBundleIncomplete, format!("{rel}: {e}")))?;
-        serde_json::from_slice(&raw)
-            .map_err(|e| Error::new(ErrorCode::ModelBundleInvalid, format!("{rel}: {e}")))
+        let raw =
+            std::fs::read(self.path(rel)?).map_err(|e| Error::new(ErrorCode::ModelBundleIncomplete, format!("{rel}: {e}")))?;
+        serde_json::from_slice(&raw).map_err(|e| Error::new(ErrorCode::ModelBundleInvalid, format!("{rel}: {e}")))
     }
 }

@@ -75,6 +75,8 @@ struct TextJob {
 
 pub struct OnnxEncoder {
     bundle: Bundle,
+    /// The bundle's embedding space (computed once: it hashes the manifest).
+    space: String,
     classes: Vec<BuiltinClass>,
     providers: Vec<String>,
     image_tx: mpsc::Sender<ImageJob>,
@@ -99,10 +101,7 @@ impl OnnxEncoder {
         let mut tokenizer = Tokenizer::from_file(bundle.path(&m.text.tokenizer)?)
             .map_err(|e| Error::new(ErrorCode::ModelBundleInvalid, format!("tokenizer: {e}")))?;
         tokenizer
-            .with_truncation(Some(tokenizers::TruncationParams {
-                max_length: m.text.max_length,
-                ..Default::default()
-            }))
+            .with_truncation(Some(tokenizers::TruncationParams { max_length: m.text.max_length, ..Default::default() }))
             .map_err(|e| Error::new(ErrorCode::ModelBundleInvalid, format!("tokenizer truncation: {e}")))?;
         tokenizer.with_padding(Some(tokenizers::PaddingParams::default()));
 
@@ -136,7 +135,16 @@ impl OnnxEncoder {
             .spawn(move || text_worker.run(text_rx, max_batch))
             .map_err(|e| Error::internal(format!("spawn text encoder: {e}")))?;
         tracing::info!(bundle = %m.name, providers = ?image_providers, "encoders ready");
-        Ok(Arc::new(OnnxEncoder { bundle, classes, providers: image_providers, image_tx, text_tx, limits: config.decode_limits }))
+        let space = bundle.manifest.embedding_space();
+        Ok(Arc::new(OnnxEncoder {
+            bundle,
+            space,
+            classes,
+            providers: image_providers,
+            image_tx,
+            text_tx,
+            limits: config.decode_limits,
+        }))
     }
 
     pub fn bundle(&self) -> &Bundle {
@@ -180,6 +188,7 @@ impl Encoder for OnnxEncoder {
     fn info(&self) -> EncoderInfo {
         EncoderInfo {
             bundle: self.bundle.manifest.name.clone(),
+            space: self.space.clone(),
             dim: self.bundle.manifest.dim,
             providers: self.providers.clone(),
             logit_scale: self.bundle.manifest.logit_scale,
@@ -276,12 +285,9 @@ impl ImageWorker {
         for img in images {
             flat.extend_from_slice(img);
         }
-        let tensor = Tensor::from_array((vec![n as i64, 3, self.side as i64, self.side as i64], flat))
-            .map_err(inference_error)?;
-        let outputs = self
-            .session
-            .run(ort::inputs![self.input.as_str() => tensor])
-            .map_err(inference_error)?;
+        let tensor =
+            Tensor::from_array((vec![n as i64, 3, self.side as i64, self.side as i64], flat)).map_err(inference_error)?;
+        let outputs = self.session.run(ort::inputs![self.input.as_str() => tensor]).map_err(inference_error)?;
         let (_, emb) = outputs
             .get(self.output.as_str())
             .ok_or_else(|| inference_error(format!("no output {}", self.output)))?

@@ -54,22 +54,14 @@ fn header(bytes: &[u8], limits: DecodeLimits) -> Result<(ImageFormat, impl Image
         return Err(Error::new(ErrorCode::EmptyImage, "the image file is empty (0 bytes)"));
     }
     if bytes.len() > limits.max_bytes {
-        return Err(too_large(format!(
-            "the image file is {} bytes; the limit is {} bytes",
-            bytes.len(),
-            limits.max_bytes
-        )));
+        return Err(too_large(format!("the image file is {} bytes; the limit is {} bytes", bytes.len(), limits.max_bytes)));
     }
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| invalid_image(format!("cannot read the image: {e}")))?;
     let format = match reader.format() {
         Some(f @ (ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP | ImageFormat::Gif)) => f,
-        Some(other) => {
-            return Err(not_an_image(format!(
-                "{other:?} images are not supported; send JPEG, PNG, WebP or GIF"
-            )))
-        }
+        Some(other) => return Err(not_an_image(format!("{other:?} images are not supported; send JPEG, PNG, WebP or GIF"))),
         None => return Err(not_an_image("the file is not an image (JPEG, PNG, WebP or GIF expected)")),
     };
     let mut reader = reader;
@@ -89,7 +81,36 @@ fn header(bytes: &[u8], limits: DecodeLimits) -> Result<(ImageFormat, impl Image
             limits.max_pixels, limits.max_side
         )));
     }
+    // After the size checks: a huge image is refused as too large even when it is also cut off.
+    check_complete(format, bytes)?;
     Ok((format, decoder))
+}
+
+/// Refuses a file that was cut off: some decoders fill missing pixels with grey instead of
+/// failing, and a half photo must not be classified (or stored) as if it were whole.
+fn check_complete(format: ImageFormat, bytes: &[u8]) -> Result<()> {
+    let find = |needle: &[u8], from: usize| {
+        bytes.get(from..).and_then(|b| b.windows(needle.len()).position(|w| w == needle)).map(|p| p + from)
+    };
+    let complete = match format {
+        // The end-of-image marker after the first scan (0xFF is byte-stuffed inside scans, so
+        // FF D9 there can only be the marker).
+        ImageFormat::Jpeg => find(&[0xFF, 0xDA], 2).is_some_and(|sos| find(&[0xFF, 0xD9], sos + 2).is_some()),
+        // The IEND chunk.
+        ImageFormat::Png => bytes.len() >= 12 && bytes[8..].windows(4).rev().take(64).any(|w| w == b"IEND"),
+        // The RIFF length covers the file.
+        ImageFormat::WebP => {
+            bytes.len() >= 12 && u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize + 8 <= bytes.len()
+        }
+        // The trailer byte.
+        ImageFormat::Gif => bytes.iter().rev().take(64).any(|&b| b == 0x3B),
+        _ => true,
+    };
+    if complete {
+        Ok(())
+    } else {
+        Err(invalid_image(format!("the {format:?} file is truncated (it ends before the image does)")))
+    }
 }
 
 /// Decodes jpeg/png/webp/gif (first frame), applies EXIF orientation, flattens alpha on white.
@@ -103,10 +124,9 @@ pub fn decode(bytes: &[u8], limits: DecodeLimits) -> Result<DecodedImage> {
 
 fn map_decode_error(e: image::ImageError, limits: DecodeLimits) -> Error {
     match e {
-        image::ImageError::Limits(l) => too_large(format!(
-            "the image exceeds the decoding limits ({l}); at most {} pixels per side",
-            limits.max_side
-        )),
+        image::ImageError::Limits(l) => {
+            too_large(format!("the image exceeds the decoding limits ({l}); at most {} pixels per side", limits.max_side))
+        }
         image::ImageError::Unsupported(u) => not_an_image(format!("unsupported image: {u}")),
         other => invalid_image(format!("the image is corrupt or truncated: {other}")),
     }
@@ -201,6 +221,26 @@ mod tests {
     }
 
     #[test]
+    fn a_jpeg_cut_off_is_refused_and_a_whole_one_decodes() {
+        // A noisy photo-like JPEG, so the scan is long enough to cut in the middle.
+        let img = image::RgbImage::from_fn(256, 256, |x, y| {
+            image::Rgb([(x * 7 % 251) as u8, (y * 13 % 241) as u8, ((x ^ y) % 255) as u8])
+        });
+        let mut jpeg = Vec::new();
+        img.write_to(&mut Cursor::new(&mut jpeg), ImageFormat::Jpeg).unwrap();
+        assert!(decode(&jpeg, DecodeLimits::default()).is_ok());
+        for cut in [2000, jpeg.len() / 2, jpeg.len() - 2] {
+            let err = decode(&jpeg[..cut], DecodeLimits::default()).unwrap_err();
+            assert_eq!(err.code, "invalid_image", "cut at {cut}: {err}");
+            assert_eq!(probe(&jpeg[..cut], DecodeLimits::default()).unwrap_err().code, "invalid_image");
+        }
+        // Bytes after the end marker (some cameras append data) are fine.
+        let mut trailing = jpeg.clone();
+        trailing.extend_from_slice(b"trailer");
+        assert!(decode(&trailing, DecodeLimits::default()).is_ok());
+    }
+
+    #[test]
     fn transparent_pixels_become_white() {
         let img = decode(&png(4, 4, true), DecodeLimits::default()).unwrap();
         assert_eq!(img.rgb.get_pixel(0, 0).0, [255, 255, 255]);
@@ -209,7 +249,8 @@ mod tests {
     #[test]
     fn tensor_has_the_crop_shape_and_normalisation() {
         let img = image::RgbImage::from_pixel(300, 200, image::Rgb([127, 255, 0]));
-        let spec = Preprocess { resize_short: 256, crop: 224, mean: [127.0; 3], std: [128.0; 3], interpolation: Interpolation::Bicubic };
+        let spec =
+            Preprocess { resize_short: 256, crop: 224, mean: [127.0; 3], std: [128.0; 3], interpolation: Interpolation::Bicubic };
         let t = to_tensor(&img, &spec).unwrap();
         assert_eq!(t.len(), 3 * 224 * 224);
         assert!((t[0] - 0.0).abs() < 1e-6);

@@ -66,16 +66,16 @@ pub fn init(library: &Path) -> Result<Runtime> {
     RUNTIME
         .get_or_init(|| {
             if !library.is_file() {
-                return Err(Error::new(ErrorCode::OnnxruntimeMissing,
+                return Err(Error::new(
+                    ErrorCode::OnnxruntimeMissing,
                     format!(
                         "ONNX Runtime library not found at {}; run `pyxa models pull` (or set PYXA_ORT_LIBRARY)",
                         library.display()
                     ),
                 ));
             }
-            let builder = ort::init_from(library).map_err(|e| {
-                Error::new(ErrorCode::OnnxruntimeLoadFailed, format!("loading {}: {e}", library.display()))
-            })?;
+            let builder = ort::init_from(library)
+                .map_err(|e| Error::new(ErrorCode::OnnxruntimeLoadFailed, format!("loading {}: {e}", library.display())))?;
             let environment = builder
                 .with_name("pyxa")
                 .with_telemetry(false)
@@ -88,10 +88,7 @@ pub fn init(library: &Path) -> Result<Runtime> {
 
 /// Whether the GPU provider libraries sit beside the loaded ONNX Runtime library.
 pub fn gpu_providers_present(library: &Path) -> bool {
-    library
-        .parent()
-        .map(|dir| dir.join("libonnxruntime_providers_cuda.so").is_file())
-        .unwrap_or(false)
+    library.parent().map(|dir| dir.join("libonnxruntime_providers_cuda.so").is_file()).unwrap_or(false)
 }
 
 fn providers_for(device: Device) -> Vec<(&'static str, ExecutionProviderDispatch)> {
@@ -110,9 +107,10 @@ fn providers_for(device: Device) -> Vec<(&'static str, ExecutionProviderDispatch
 /// With `Device::Auto` it tries CUDA when the GPU runtime is present and falls back to CPU,
 /// which the returned provider list then says.
 pub fn open_session(model: &Path, device: Device, intra_threads: usize) -> Result<(Session, Vec<String>)> {
-    let runtime = RUNTIME.get().and_then(|r| r.as_ref().ok()).ok_or_else(|| {
-        Error::new(ErrorCode::OnnxruntimeMissing, "ONNX Runtime is not loaded")
-    })?;
+    let runtime = RUNTIME
+        .get()
+        .and_then(|r| r.as_ref().ok())
+        .ok_or_else(|| Error::new(ErrorCode::OnnxruntimeMissing, "ONNX Runtime is not loaded"))?;
     if device == Device::Auto {
         if gpu_providers_present(&runtime.library) {
             match open_session(model, Device::Cuda, intra_threads) {
@@ -135,9 +133,7 @@ pub fn open_session(model: &Path, device: Device, intra_threads: usize) -> Resul
     let names: Vec<String> = providers.iter().map(|(n, _)| n.to_string()).chain(["CPUExecutionProvider".to_string()]).collect();
     let dispatches: Vec<ExecutionProviderDispatch> = providers.into_iter().map(|(_, d)| d).collect();
     let provider_error = |e: ort::Error| {
-        Error::new(ErrorCode::ExecutionProviderFailed,
-            format!("execution provider for device {} failed: {e}", device.as_str()),
-        )
+        Error::new(ErrorCode::ExecutionProviderFailed, format!("execution provider for device {} failed: {e}", device.as_str()))
     };
     let builder = Session::builder(&runtime.environment).map_err(|e| Error::new(ErrorCode::OnnxruntimeError, e.to_string()))?;
     let builder: SessionBuilder = builder

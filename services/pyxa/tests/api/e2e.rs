@@ -174,7 +174,8 @@ async fn e2e_health_reports_models_providers_and_stores() {
     let (s, body) = app.json(reqwest::Method::GET, "/health", None).await;
     assert_eq!(s, 200);
     assert_eq!(body["status"], "ok");
-    assert_eq!(body["models"]["encoder"]["bundle"], "pyxa-default");
+    assert_eq!(body["models"]["encoder"]["bundle"], "pyxa-default-e5");
+    assert!(body["models"]["encoder"]["space"].as_str().unwrap().starts_with("pyxa-default-e5@"), "{body}");
     assert!(body["models"]["execution_providers"].as_array().unwrap().iter().any(|p| p == "CPUExecutionProvider"));
     assert!(body["stores"]["vectors"]["backend"].as_str().unwrap().starts_with("qdrant-edge"), "{body}");
     assert_eq!(body["stores"]["sql"]["backend"], "sqlite");
