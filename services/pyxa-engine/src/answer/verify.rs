@@ -7,7 +7,32 @@ use super::candidate::Candidate;
 
 /// Whether the LLM's text can be shown in place of the template answer.
 pub fn is_sound(text: &str, candidates: &[Candidate], language: Language) -> bool {
-    names_top(text, candidates.first(), language) && !echoes_context(text) && !names_another_candidate(text, candidates, language)
+    names_top(text, candidates.first(), language)
+        && in_language(text, language)
+        && !echoes_context(text)
+        && !repeats_itself(text)
+        && !names_another_candidate(text, candidates, language)
+}
+
+/// A Chinese question gets a Chinese answer (more Han characters than Latin letters).
+pub fn in_language(text: &str, language: Language) -> bool {
+    match language {
+        Language::En => true,
+        Language::Zh => {
+            let han = text.chars().filter(|c| is_han(*c)).count();
+            let latin = text.chars().filter(char::is_ascii_alphabetic).count();
+            han > 0 && han >= latin
+        }
+    }
+}
+
+/// Small models fall into loops: the same sentence (or line) twice is not an answer.
+pub fn repeats_itself(text: &str) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    text.split(|c: char| matches!(c, '\n' | '.' | '。' | '!' | '！' | '?' | '？'))
+        .map(|s| s.trim().to_lowercase())
+        .filter(|s| s.chars().count() >= 4)
+        .any(|s| !seen.insert(s))
 }
 
 /// Whether the answer names the most probable candidate in the user's language.
@@ -55,7 +80,9 @@ pub fn names_another_candidate(text: &str, candidates: &[Candidate], language: L
 /// Small models sometimes recite the context instead of answering.
 pub fn echoes_context(text: &str) -> bool {
     let lower = text.to_lowercase();
-    ["image analysis", "top labels", "matching photos", "knowledge base", "similarity"].iter().any(|p| lower.contains(p))
+    let recites_probability = ["(0.", "(1.0", "（0.", "（1.0"].iter().any(|p| text.contains(p));
+    recites_probability
+        || ["image analysis", "top label", "matching photos", "knowledge base", "similarity"].iter().any(|p| lower.contains(p))
 }
 
 #[cfg(test)]
@@ -75,6 +102,19 @@ mod tests {
         assert!(!is_sound("The top labels are cat.", &cands, Language::En));
         assert!(!is_sound("This is an animal.", &cands, Language::En));
         assert!(!is_sound("这是狗。", &cands, Language::Zh));
+    }
+
+    #[test]
+    fn loops_recitals_and_the_wrong_language_are_rejected() {
+        let cands = vec![c("cat", "猫", 0.99)];
+        // What SmolLM2-135M wrote for "这是什么动物?" about a cat.
+        let looped = "猫 (1.00)\n\nThe answer is cat.\n\nThe answer is cat.\n\nThe answer is cat [1]";
+        assert!(!is_sound(looped, &cands, Language::Zh));
+        assert!(!is_sound("The answer is cat, 猫.", &cands, Language::Zh), "English answer to a Chinese question");
+        assert!(!is_sound("It is a cat (0.99).", &cands, Language::En), "recites the probability");
+        assert!(!is_sound("The top label is cat.", &cands, Language::En));
+        assert!(is_sound("这是一只猫。它很可爱。", &cands, Language::Zh));
+        assert!(is_sound("It is a cat. Cats like to sleep.", &cands, Language::En));
     }
 
     #[test]
