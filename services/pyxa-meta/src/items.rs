@@ -109,7 +109,12 @@ pub(crate) async fn set_item_state(pool: &AnyPool, item_id: &str, state: IndexSt
         .execute(pool)
         .await
         .map_err(db_err)?;
-    if done.rows_affected() == 0 {
+    one_item_changed(done.rows_affected(), item_id)
+}
+
+/// An update addressed one item by id: none changed means there is no such item.
+fn one_item_changed(rows: u64, item_id: &str) -> Result<()> {
+    if rows == 0 {
         return Err(Error::new(ErrorCode::ItemNotFound, format!("no item {item_id:?}")));
     }
     Ok(())
@@ -307,8 +312,5 @@ pub(crate) async fn replace_item_vectors(
     .execute(pool)
     .await
     .map_err(db_err)?;
-    if done.rows_affected() == 0 {
-        return Err(Error::new(ErrorCode::ItemNotFound, format!("no item {item_id:?}")));
-    }
-    Ok(())
+    one_item_changed(done.rows_affected(), item_id)
 }

@@ -29,7 +29,7 @@ pub fn in_language(text: &str, language: Language) -> bool {
 /// Small models fall into loops: the same sentence (or line) twice is not an answer.
 pub fn repeats_itself(text: &str) -> bool {
     let mut seen = std::collections::HashSet::new();
-    text.split(|c: char| matches!(c, '\n' | '.' | '。' | '!' | '！' | '?' | '？'))
+    text.split(['\n', '.', '。', '!', '！', '?', '？'])
         .map(|s| s.trim().to_lowercase())
         .filter(|s| s.chars().count() >= 4)
         .any(|s| !seen.insert(s))

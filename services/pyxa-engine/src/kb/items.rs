@@ -121,16 +121,7 @@ impl KnowledgeBase {
             text_vector,
         };
         let item = self.meta.insert_item(new.clone()).await?;
-        let point = VectorPoint {
-            item_id: item.id.clone(),
-            collection: collection.to_string(),
-            label: item.label.clone(),
-            kind,
-            tenant: item.tenant.clone(),
-            space: new.space,
-            image: new.image_vector,
-            text: new.text_vector,
-        };
+        let point = super::point_of(&item, new.space, new.image_vector, new.text_vector);
         if let Err(e) = self.index(point).await {
             // Not acknowledged: take it back so the client can simply retry.
             let _ = self.meta.purge_item(&item.id).await;

@@ -9,7 +9,9 @@ mod search;
 
 use std::sync::Arc;
 
-use pyxa_core::{Collection, Encoder, Error, ErrorCode, ImageStore, MetadataStore, Result, VectorStore};
+use pyxa_core::{
+    Collection, Embedding, Encoder, Error, ErrorCode, ImageStore, Item, MetadataStore, Result, VectorPoint, VectorStore,
+};
 
 pub use items::MAX_PAGE;
 pub use items::{content_hash, is_image_id, ItemInput};
@@ -28,6 +30,20 @@ pub struct KnowledgeBase {
     pub vectors: Arc<dyn VectorStore>,
     pub meta: Arc<dyn MetadataStore>,
     pub images: Arc<dyn ImageStore>,
+}
+
+/// The vector-store point of a stored item, with the vectors of `space`.
+fn point_of(item: &Item, space: Option<String>, image: Option<Embedding>, text: Option<Embedding>) -> VectorPoint {
+    VectorPoint {
+        item_id: item.id.clone(),
+        collection: item.collection.clone(),
+        label: item.label.clone(),
+        kind: item.kind,
+        tenant: item.tenant.clone(),
+        space,
+        image,
+        text,
+    }
 }
 
 pub fn validate_collection_name(name: &str) -> Result<()> {

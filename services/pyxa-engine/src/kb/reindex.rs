@@ -5,10 +5,10 @@
 //! marked pending, then the vector store; start-up repair finishes an interrupted one).
 
 use futures::StreamExt;
-use pyxa_core::{Embedding, IndexState, ItemVectors, Result, VectorPoint};
+use pyxa_core::{Embedding, IndexState, ItemVectors, Result};
 use serde::Serialize;
 
-use super::KnowledgeBase;
+use super::{point_of, KnowledgeBase};
 
 /// Items read per round.
 const REINDEX_BATCH: i64 = 64;
@@ -83,17 +83,7 @@ impl KnowledgeBase {
         };
         let space = self.space();
         self.meta.replace_item_vectors(&item.id, &space, image.as_deref(), text.as_deref()).await?;
-        let point = VectorPoint {
-            item_id: item.id.clone(),
-            collection: item.collection.clone(),
-            label: item.label.clone(),
-            kind: item.kind,
-            tenant: item.tenant.clone(),
-            space: Some(space),
-            image,
-            text,
-        };
-        self.index(point).await?;
+        self.index(point_of(&item, Some(space), image, text)).await?;
         self.meta.set_item_state(&item.id, IndexState::Indexed).await
     }
 }

@@ -1,9 +1,9 @@
 //! Start-up repair: settles what a crash left between SQL and the vector store.
 
-use pyxa_core::{IndexState, Result, VectorPoint};
+use pyxa_core::{IndexState, Result};
 use serde::Serialize;
 
-use super::KnowledgeBase;
+use super::{point_of, KnowledgeBase};
 
 const REPAIR_BATCH: i64 = 256;
 
@@ -26,16 +26,7 @@ impl KnowledgeBase {
                 let item = &iv.item;
                 match item.state {
                     IndexState::Pending => {
-                        let point = VectorPoint {
-                            item_id: item.id.clone(),
-                            collection: item.collection.clone(),
-                            label: item.label.clone(),
-                            kind: item.kind,
-                            tenant: item.tenant.clone(),
-                            space: item.space.clone(),
-                            image: iv.image_vector.clone(),
-                            text: iv.text_vector.clone(),
-                        };
+                        let point = point_of(item, item.space.clone(), iv.image_vector.clone(), iv.text_vector.clone());
                         self.index(point).await?;
                         self.meta.set_item_state(&item.id, IndexState::Indexed).await?;
                         report.indexed += 1;
