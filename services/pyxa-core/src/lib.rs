@@ -80,6 +80,17 @@ pub struct BuiltinClass {
     pub zh: Option<String>,
     #[serde(default)]
     pub definition: Option<String>,
+    /// The level people name this class by ("cat" for "tiger cat"), from the WordNet hierarchy.
+    #[serde(default)]
+    pub rollup: Option<Rollup>,
+}
+
+/// A basic-level ancestor of built-in classes: its English and Chinese names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rollup {
+    pub en: String,
+    #[serde(default)]
+    pub zh: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -273,6 +284,13 @@ pub struct RgbPixels {
     pub width: u32,
     pub height: u32,
     pub data: Vec<u8>,
+}
+
+/// Reads the text printed in a photo (OCR), lines in reading order joined by newlines; empty
+/// when there is none.
+#[async_trait]
+pub trait TextReader: Send + Sync {
+    async fn read_text(&self, pixels: RgbPixels) -> Result<String>;
 }
 
 /// Where uploaded photos live: originals and thumbnails, content-addressed by the sha256 of the

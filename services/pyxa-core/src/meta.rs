@@ -54,6 +54,8 @@ pub struct Item {
     pub collection: String,
     pub label: Option<String>,
     pub text: Option<String>,
+    /// Text read from the item's photo (OCR), when there is any.
+    pub ocr_text: Option<String>,
     pub kind: ItemKind,
     pub metadata: serde_json::Value,
     /// sha256 over the item's content (image bytes, text, label): the idempotency key.
@@ -74,6 +76,7 @@ pub struct NewItem {
     pub collection: String,
     pub label: Option<String>,
     pub text: Option<String>,
+    pub ocr_text: Option<String>,
     pub kind: ItemKind,
     pub metadata: serde_json::Value,
     pub content_hash: String,

@@ -15,7 +15,7 @@ const IN_CHUNK: usize = 500;
 
 macro_rules! item_cols {
     () => {
-        "id, collection, label, text, kind, metadata, content_hash, blob_hash, tenant, state, created_at, space"
+        "id, collection, label, text, kind, metadata, content_hash, blob_hash, tenant, state, created_at, space, ocr_text"
     };
 }
 macro_rules! item_vector_cols {
@@ -40,6 +40,7 @@ fn item_from_row(row: &AnyRow) -> Result<Item> {
         tenant: get(row, "tenant")?,
         state: IndexState::parse(&state).ok_or_else(|| corrupt("item state", &state))?,
         space: get(row, "space")?,
+        ocr_text: get(row, "ocr_text")?,
         created_at: get(row, "created_at")?,
     })
 }
@@ -58,7 +59,7 @@ pub(crate) async fn insert_item(pool: &AnyPool, item: NewItem) -> Result<Item> {
     sqlx::query(concat!(
         "INSERT INTO items (",
         item_vector_cols!(),
-        ", updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $11)"
+        ", updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $11)"
     ))
     .bind(&item.id)
     .bind(&item.collection)
@@ -72,6 +73,7 @@ pub(crate) async fn insert_item(pool: &AnyPool, item: NewItem) -> Result<Item> {
     .bind(state.as_str())
     .bind(now)
     .bind(&item.space)
+    .bind(&item.ocr_text)
     .bind(vector_bytes(&item.image_vector))
     .bind(vector_bytes(&item.text_vector))
     .execute(pool)
@@ -97,6 +99,7 @@ pub(crate) async fn insert_item(pool: &AnyPool, item: NewItem) -> Result<Item> {
         tenant: item.tenant,
         state,
         space: item.space,
+        ocr_text: item.ocr_text,
         created_at: now,
     })
 }

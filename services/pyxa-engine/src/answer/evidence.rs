@@ -14,6 +14,8 @@ pub struct Gathered {
     pub image: Option<String>,
     /// Its encoding; a photo reused from the conversation has no class probabilities.
     pub image_encoding: Option<ImageEncoding>,
+    /// Text read from a new photo.
+    pub photo_text: Option<String>,
     pub hits: Vec<Hit>,
     /// The collection's labels.
     pub labels: Vec<String>,
@@ -21,6 +23,20 @@ pub struct Gathered {
 
 pub(crate) fn ms(t: Instant) -> f64 {
     (t.elapsed().as_secs_f64() * 1e3 * 100.0).round() / 100.0
+}
+
+/// Whether a question is about the words printed on the photo ("what does the box say?",
+/// "上面写着什么?").
+pub fn asks_about_text(prompt: &str) -> bool {
+    const EN: &[&str] = &[
+        "say", "says", "written", "write", "text", "word", "words", "read", "label", "sign", "title", "name on", "printed",
+        "brand", "letters",
+    ];
+    const ZH: &[&str] = &["写", "字", "文字", "文本", "标签", "招牌", "读", "印着", "品牌", "标题"];
+    let lower = prompt.to_lowercase();
+    let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    EN.iter().any(|k| if k.contains(' ') { lower.contains(k) } else { words.contains(k) })
+        || ZH.iter().any(|k| prompt.contains(k))
 }
 
 /// The conversation's latest turn that was about a photo.
@@ -37,15 +53,25 @@ pub async fn gather(kb: &KnowledgeBase, q: &Question, history: &[AnswerRecord], 
                 let t = Instant::now();
                 let (hash, pixels) = kb.store_image(bytes.clone()).await?;
                 decode_ms = ms(t);
-                Ok((Some(hash), Some(kb.embed_pixels(pixels).await?)))
+                // Reading a photo costs more than embedding it: only when the question is about
+                // what is written on it.
+                let read = async {
+                    match q.prompt.as_deref().is_some_and(asks_about_text) {
+                        true => kb.read_text(pixels.clone()).await,
+                        false => Ok(None),
+                    }
+                };
+                let (encoding, text) = futures::try_join!(kb.embed_pixels(pixels.clone()), read)?;
+                Ok((Some(hash), Some(encoding), text))
             }
             // A follow-up without a photo is about the conversation's last photo.
             None => Ok(match last_photo_turn(history) {
                 Some(turn) => (
                     turn.image_hash.clone(),
                     Some(ImageEncoding { embedding: turn.image_vector.clone().unwrap_or_default(), class_probs: None }),
+                    None,
                 ),
-                None => (None, None),
+                None => (None, None, None),
             }),
         }
     };
@@ -55,7 +81,7 @@ pub async fn gather(kb: &KnowledgeBase, q: &Question, history: &[AnswerRecord], 
             None => Ok(None),
         }
     };
-    let ((image, image_encoding), question_vector) = futures::try_join!(photo, question)?;
+    let ((image, image_encoding, photo_text), question_vector) = futures::try_join!(photo, question)?;
     timings.decode = decode_ms;
     timings.encode = (ms(started) - decode_ms).max(0.0);
 
@@ -70,5 +96,5 @@ pub async fn gather(kb: &KnowledgeBase, q: &Question, history: &[AnswerRecord], 
     };
     let (hits, labels) = futures::try_join!(retrieve, kb.meta.labels(&q.collection))?;
     timings.retrieve = ms(t);
-    Ok(Gathered { image, image_encoding, hits, labels: labels.into_iter().map(|l| l.label).collect() })
+    Ok(Gathered { image, image_encoding, photo_text, hits, labels: labels.into_iter().map(|l| l.label).collect() })
 }

@@ -22,12 +22,24 @@ fn system_prompt(mode: Mode, language: Language) -> &'static str {
     }
 }
 
+/// Text read from a photo, shortened for the prompt.
+fn clip(text: &str) -> String {
+    const MAX_CHARS: usize = 300;
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => format!("{}…", &flat[..cut]),
+        None => flat,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 pub fn build_messages(
     mode: Mode,
     language: Language,
     prompt: &str,
     candidates: &[Candidate],
     citations: &[Citation],
+    photo_text: Option<&str>,
     history: &[AnswerRecord],
 ) -> Vec<ChatMessage> {
     // The shape that made the small default model answer "This is a cat.": the photo's top
@@ -48,6 +60,15 @@ pub fn build_messages(
         .collect();
     if !matches.is_empty() {
         context.push_str(&format!(" Matching photos in the knowledge base: {}.", matches.join(", ")));
+    }
+    // Words printed on the photos are evidence too.
+    if let Some(text) = photo_text {
+        context.push_str(&format!(" Text printed on the uploaded photo: \"{}\".", clip(text)));
+    }
+    for c in citations.iter().take(CITATIONS_IN_CONTEXT) {
+        if let Some(text) = &c.ocr_text {
+            context.push_str(&format!(" Text printed on photo [{}]: \"{}\".", c.n, clip(text)));
+        }
     }
     let mut messages = vec![ChatMessage::system(system_prompt(mode, language))];
     let skip = history.len().saturating_sub(HISTORY_TURNS);

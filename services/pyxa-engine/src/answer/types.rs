@@ -68,6 +68,9 @@ pub struct Citation {
     pub score: f32,
     #[serde(default)]
     pub image: Option<String>,
+    /// Text read from the cited item's photo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocr_text: Option<String>,
 }
 
 /// Milliseconds spent in each step.
@@ -115,4 +118,6 @@ pub struct AskResponse {
     pub answer_source: AnswerSource,
     /// The photo asked about (hash), when there was one.
     pub image: Option<String>,
+    /// Text read from the photo asked about.
+    pub ocr_text: Option<String>,
 }

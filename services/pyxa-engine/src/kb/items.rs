@@ -37,6 +37,16 @@ fn clean_optional(s: Option<String>, max: usize, field: &'static str) -> Result<
     Ok(Some(s))
 }
 
+/// What an item's text vector embeds: its text and the text read from its photo.
+pub fn searchable_text(text: Option<&str>, ocr_text: Option<&str>) -> Option<String> {
+    match (text, ocr_text) {
+        (Some(t), Some(o)) => Some(format!("{t}\n{o}")),
+        (Some(t), None) => Some(t.to_string()),
+        (None, Some(o)) => Some(o.to_string()),
+        (None, None) => None,
+    }
+}
+
 /// sha256 over the item's content: the idempotency key of an upload.
 pub fn content_hash(image: Option<&[u8]>, text: Option<&str>, label: Option<&str>) -> String {
     use sha2::{Digest, Sha256};
@@ -87,11 +97,16 @@ impl KnowledgeBase {
                 format!("this item is already in the collection as {}", existing.id),
             ));
         }
-        // The photo and the text are embedded concurrently (the encoder batches them).
+        // The photo (embedding and OCR) and the text are worked on concurrently (the encoder
+        // batches them).
         let image_part = async {
             match image {
-                Some(bytes) => self.store_and_embed_image(bytes).await.map(|(h, v)| (Some(h), Some(v))),
-                None => Ok((None, None)),
+                Some(bytes) => {
+                    let (hash, pixels) = self.store_image(bytes).await?;
+                    let (encoding, ocr_text) = futures::try_join!(self.embed_pixels(pixels.clone()), self.read_text(pixels))?;
+                    Ok((Some(hash), Some(encoding.embedding), ocr_text))
+                }
+                None => Ok((None, None, None)),
             }
         };
         let text_part = async {
@@ -100,8 +115,13 @@ impl KnowledgeBase {
                 None => Ok(None),
             }
         };
-        let ((blob_hash, image_vector), text_vector) = futures::try_join!(image_part, text_part)?;
-        let kind = match (image_vector.is_some(), text_vector.is_some()) {
+        let ((blob_hash, image_vector, ocr_text), text_vector) = futures::try_join!(image_part, text_part)?;
+        // Words printed on the photo make it findable by those words: they join the text vector.
+        let text_vector = match searchable_text(text.as_deref(), ocr_text.as_deref()) {
+            Some(combined) if ocr_text.is_some() => Some(self.embed_text(&combined).await?),
+            _ => text_vector,
+        };
+        let kind = match (image_vector.is_some(), text.is_some()) {
             (true, true) => ItemKind::ImageText,
             (true, false) => ItemKind::Image,
             _ => ItemKind::Text,
@@ -111,6 +131,7 @@ impl KnowledgeBase {
             collection: collection.to_string(),
             label,
             text,
+            ocr_text,
             kind,
             metadata,
             content_hash: hash,
@@ -134,6 +155,19 @@ impl KnowledgeBase {
     pub(super) async fn index(&self, point: VectorPoint) -> Result<()> {
         self.vectors.ensure_collection(&point.collection, self.dim()).await?;
         self.vectors.upsert(vec![point]).await
+    }
+
+    /// The text printed in a photo, when a reader is configured and finds any. A failing
+    /// reader costs the item its OCR text, not its upload.
+    pub async fn read_text(&self, pixels: RgbPixels) -> Result<Option<String>> {
+        let Some(reader) = &self.reader else { return Ok(None) };
+        match reader.read_text(pixels).await {
+            Ok(text) => Ok(Some(text.trim().to_string()).filter(|t| !t.is_empty())),
+            Err(e) => {
+                tracing::warn!(code = %e.code, cause = %e.chain(), "could not read the text in a photo");
+                Ok(None)
+            }
+        }
     }
 
     pub async fn embed_text(&self, text: &str) -> Result<Embedding> {

@@ -10,11 +10,12 @@ mod search;
 use std::sync::Arc;
 
 use pyxa_core::{
-    Collection, Embedding, Encoder, Error, ErrorCode, ImageStore, Item, MetadataStore, Result, VectorPoint, VectorStore,
+    Collection, Embedding, Encoder, Error, ErrorCode, ImageStore, Item, MetadataStore, Result, TextReader, VectorPoint,
+    VectorStore,
 };
 
 pub use items::MAX_PAGE;
-pub use items::{content_hash, is_image_id, ItemInput};
+pub use items::{content_hash, is_image_id, searchable_text, ItemInput};
 pub use reindex::ReindexReport;
 pub use repair::RepairReport;
 pub use search::{combine, validate_top_k, Hit, SearchQuery, SearchResult};
@@ -30,6 +31,8 @@ pub struct KnowledgeBase {
     pub vectors: Arc<dyn VectorStore>,
     pub meta: Arc<dyn MetadataStore>,
     pub images: Arc<dyn ImageStore>,
+    /// Reads text printed in photos (OCR); none: photos carry no text.
+    pub reader: Option<Arc<dyn TextReader>>,
 }
 
 /// The vector-store point of a stored item, with the vectors of `space`.
@@ -64,7 +67,13 @@ impl KnowledgeBase {
         meta: Arc<dyn MetadataStore>,
         images: Arc<dyn ImageStore>,
     ) -> Self {
-        Self { encoder, vectors, meta, images }
+        Self { encoder, vectors, meta, images, reader: None }
+    }
+
+    /// The same knowledge base reading the text in photos with `reader`.
+    pub fn with_text_reader(mut self, reader: Arc<dyn TextReader>) -> Self {
+        self.reader = Some(reader);
+        self
     }
 
     pub fn dim(&self) -> usize {

@@ -77,8 +77,8 @@ impl KnowledgeBase {
             }
             None => None,
         };
-        let text = match &item.text {
-            Some(t) => Some(self.embed_text(t).await?),
+        let text = match super::searchable_text(item.text.as_deref(), item.ocr_text.as_deref()) {
+            Some(t) => Some(self.embed_text(&t).await?),
             None => None,
         };
         let space = self.space();

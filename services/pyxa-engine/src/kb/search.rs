@@ -16,6 +16,8 @@ pub struct Hit {
     pub kind: ItemKind,
     pub score: f32,
     pub text: Option<String>,
+    /// Text read from the item's photo.
+    pub ocr_text: Option<String>,
     /// The item's photo (sha256): an identical photo in a question is recognised by it.
     pub image: Option<String>,
 }
@@ -122,6 +124,7 @@ impl KnowledgeBase {
                 kind: i.kind,
                 score: best[&i.id],
                 text: i.text.clone(),
+                ocr_text: i.ocr_text.clone(),
                 image: i.blob_hash.clone(),
             })
             .collect();

@@ -2,6 +2,7 @@
 //! `pyxa serve` and every CLI command start here; nothing below this module reads flags.
 
 mod image_store;
+mod text_reader;
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use pyxa_engine::{AnswerSettings, AskService, KnowledgeBase};
 use pyxa_vectors::{EdgeStoreConfig, ServerStoreConfig, VectorStoreConfig};
 
 pub use image_store::FsImageStore;
+pub use text_reader::OcrReader;
 
 use crate::config::{CommonArgs, GeneratorArgs, StoreArgs};
 
@@ -31,7 +33,10 @@ impl App {
         settings: AnswerSettings,
     ) -> Result<App> {
         let encoder: Arc<dyn Encoder> = load_encoder(common).await?;
-        let kb = open_knowledge_base(encoder, stores, common.encoder_config().decode_limits).await?;
+        let mut kb = open_knowledge_base(encoder, stores, common.encoder_config().decode_limits).await?;
+        if let Some(reader) = load_text_reader(common).await? {
+            kb = kb.with_text_reader(reader);
+        }
         let generator = open_generator(common, generator).await?;
         Ok(App::new(kb, generator, settings))
     }
@@ -46,6 +51,25 @@ impl App {
 pub async fn load_encoder(common: &CommonArgs) -> Result<Arc<OnnxEncoder>> {
     let config = common.encoder_config();
     Ok(tokio::task::spawn_blocking(move || OnnxEncoder::load(&config)).await??)
+}
+
+/// The OCR reader per `--ocr`: `auto` loads it when its models are provisioned, `on` requires
+/// them, `off` reads no text.
+pub async fn load_text_reader(common: &CommonArgs) -> Result<Option<Arc<dyn pyxa_core::TextReader>>> {
+    let dir = common.home().ocr_models();
+    match common.ocr.as_str() {
+        "off" => return Ok(None),
+        "auto" if !dir.exists() => {
+            tracing::info!(dir = %dir.display(), "OCR models not provisioned (`pyxa models pull ocr`): photos are not read");
+            return Ok(None);
+        }
+        "auto" | "on" => {}
+        other => anyhow::bail!("--ocr {other:?}: auto, on or off"),
+    }
+    let mut settings = pyxa_encoders::OcrSettings::new(common.encoder_config().ort_library);
+    settings.threads = common.encoder_threads;
+    let reader = tokio::task::spawn_blocking(move || pyxa_encoders::TextReader::load(&dir, &settings)).await??;
+    Ok(Some(Arc::new(OcrReader(Arc::new(reader)))))
 }
 
 /// Opens SQL, the vector store and the photo store in the data dir around a loaded encoder,

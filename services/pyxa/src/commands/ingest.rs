@@ -89,7 +89,10 @@ pub async fn ingest(common: CommonArgs, args: IngestArgs) -> Result<()> {
         bail!("no photos found in {}", args.dir.display());
     }
     let encoder = crate::bootstrap::load_encoder(&common).await?;
-    let kb = crate::bootstrap::open_knowledge_base(encoder, &args.stores, common.encoder_config().decode_limits).await?;
+    let mut kb = crate::bootstrap::open_knowledge_base(encoder, &args.stores, common.encoder_config().decode_limits).await?;
+    if let Some(reader) = crate::bootstrap::load_text_reader(&common).await? {
+        kb = kb.with_text_reader(reader);
+    }
     kb.ensure_collection(&args.collection).await?;
     let bar = indicatif::ProgressBar::new(rows.len() as u64);
     bar.set_style(

@@ -45,6 +45,8 @@ pub struct ItemView {
     pub collection: String,
     pub label: Option<String>,
     pub text: Option<String>,
+    /// Text read from the item's photo (OCR).
+    pub ocr_text: Option<String>,
     /// `image`, `text` or `image_text`.
     #[schema(value_type = String)]
     pub kind: ItemKind,
@@ -63,6 +65,7 @@ impl From<&Item> for ItemView {
             collection: item.collection.clone(),
             label: item.label.clone(),
             text: item.text.clone(),
+            ocr_text: item.ocr_text.clone(),
             kind: item.kind,
             metadata: item.metadata.clone(),
             content_hash: item.content_hash.clone(),
@@ -88,6 +91,8 @@ pub struct HitView {
     pub score: f32,
     pub thumbnail_url: Option<String>,
     pub text: Option<String>,
+    /// Text read from the item's photo (OCR).
+    pub ocr_text: Option<String>,
 }
 
 impl From<&Hit> for HitView {
@@ -99,6 +104,7 @@ impl From<&Hit> for HitView {
             score: h.score,
             thumbnail_url: h.image.as_deref().map(thumbnail_url),
             text: h.text.clone(),
+            ocr_text: h.ocr_text.clone(),
         }
     }
 }
@@ -116,6 +122,9 @@ pub struct CitationView {
     pub label: Option<String>,
     pub score: f32,
     pub thumbnail_url: Option<String>,
+    /// Text read from the cited item's photo, when it has any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ocr_text: Option<String>,
 }
 
 impl From<&Citation> for CitationView {
@@ -126,6 +135,7 @@ impl From<&Citation> for CitationView {
             label: c.label.clone(),
             score: c.score,
             thumbnail_url: c.image.as_deref().map(thumbnail_url),
+            ocr_text: c.ocr_text.clone(),
         }
     }
 }
@@ -151,6 +161,8 @@ pub struct AskResponseView {
     pub models: ModelsUsed,
     pub answer_source: AnswerSource,
     pub image_url: Option<String>,
+    /// Text read from the photo asked about (OCR).
+    pub ocr_text: Option<String>,
 }
 
 impl From<&AskResponse> for AskResponseView {
@@ -168,6 +180,7 @@ impl From<&AskResponse> for AskResponseView {
             models: r.models.clone(),
             answer_source: r.answer_source,
             image_url: r.image.as_deref().map(image_url),
+            ocr_text: r.ocr_text.clone(),
         }
     }
 }
