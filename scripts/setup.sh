@@ -23,6 +23,7 @@ ensure_debian_packages() {
     command -v clang >/dev/null || missing+=(clang)
     dpkg-query -W -f='${Status}' libclang-dev 2>/dev/null | grep -q "install ok installed" || missing+=(libclang-dev)
     python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+    [ -f /usr/share/wordnet/data.noun ] || missing+=(wordnet-base)  # the converter's WordNet roll-ups
     for pkg in "$@"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
     done

@@ -966,6 +966,8 @@ def main() -> int:
     log(f"wrote {tower.onnx_file} ({(args.out / tower.onnx_file).stat().st_size} bytes)")
 
     tower.write_tokenizer(args.out)
+    import wordnet_hierarchy  # next to this script: WordNet hypernyms + basic-level roll-ups
+    log(f"WordNet roll-ups: {wordnet_hierarchy.add_hierarchy(classes)}")
     with open(args.out / "classes.json", "w", encoding="utf-8") as f:
         f.write("[\n" + ",\n".join(json.dumps(c, ensure_ascii=False) for c in classes) + "\n]\n")
     log(f"wrote {tower.tokenizer_file}, classes.json")

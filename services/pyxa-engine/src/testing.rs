@@ -14,8 +14,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use pyxa_core::{
     dot, l2_normalize, softmax_scaled, Blob, BuiltinClass, Embedding, Encoder, EncoderInfo, Error, ErrorCode, Generation,
-    GenerationRequest, Generator, GeneratorInfo, ImageEncoding, ImageStore, PayloadFilter, Result, RgbPixels, ScoredPoint,
-    TokenSink, VectorName, VectorPoint, VectorQuery, VectorStore, VectorStoreInfo,
+    GenerationRequest, Generator, GeneratorInfo, ImageEncoding, ImageStore, PayloadFilter, Result, RgbPixels, Rollup,
+    ScoredPoint, TextReader, TokenSink, VectorName, VectorPoint, VectorQuery, VectorStore, VectorStoreInfo,
 };
 use sha2::{Digest, Sha256};
 
@@ -102,6 +102,8 @@ pub struct FakeEncoder {
     classes: Vec<BuiltinClass>,
     class_vectors: Vec<Embedding>,
     space: String,
+    /// Photos (their exact words) with fixed classifier probabilities.
+    fixed_probs: Vec<(String, Vec<f32>)>,
 }
 
 impl FakeEncoder {
@@ -110,10 +112,41 @@ impl FakeEncoder {
         let classes: Vec<BuiltinClass> = classes
             .iter()
             .enumerate()
-            .map(|(index, (en, zh))| BuiltinClass { index, en: en.to_string(), zh: Some(zh.to_string()), definition: None })
+            .map(|(index, (en, zh))| BuiltinClass {
+                index,
+                en: en.to_string(),
+                zh: Some(zh.to_string()),
+                definition: None,
+                rollup: None,
+            })
             .collect();
         let class_vectors = classes.iter().map(|c| bag_of_words(&c.en)).collect();
-        Self { classes, class_vectors, space: "fake@1".into() }
+        Self { classes, class_vectors, space: "fake@1".into(), fixed_probs: Vec::new() }
+    }
+
+    /// Roll-ups of built-in classes: (class, roll-up English name, roll-up Chinese name), as
+    /// the default bundle's WordNet hierarchy gives them ("tiger cat" -> "cat" / "猫").
+    pub fn with_rollups(mut self, rollups: &[(&str, &str, &str)]) -> Self {
+        for (class, en, zh) in rollups {
+            if let Some(c) = self.classes.iter_mut().find(|c| c.en == *class) {
+                c.rollup = Some(Rollup { en: en.to_string(), zh: Some(zh.to_string()) });
+            }
+        }
+        self
+    }
+
+    /// The photo of exactly these words gets these classifier probabilities; the other classes
+    /// share what is left equally.
+    pub fn with_class_probs(mut self, photo_words: &str, probs: &[(&str, f32)]) -> Self {
+        let given: f32 = probs.iter().map(|(_, p)| p).sum();
+        let others = self.classes.len().saturating_sub(probs.len()).max(1) as f32;
+        let v = self
+            .classes
+            .iter()
+            .map(|c| probs.iter().find(|(n, _)| *n == c.en).map_or((1.0 - given).max(0.0) / others, |(_, p)| *p))
+            .collect();
+        self.fixed_probs.push((photo_words.to_string(), v));
+        self
     }
 
     /// The same encoder claiming another embedding space (as after a bundle change).
@@ -124,6 +157,9 @@ impl FakeEncoder {
 
     fn encode_words(&self, words: &str) -> ImageEncoding {
         let embedding = bag_of_words(words);
+        if let Some((_, probs)) = self.fixed_probs.iter().find(|(w, _)| w == words) {
+            return ImageEncoding { embedding, class_probs: Some(probs.clone()) };
+        }
         let class_probs = (!self.classes.is_empty()).then(|| {
             let cosines: Vec<f32> = self.class_vectors.iter().map(|c| dot(&embedding, c)).collect();
             softmax_scaled(&cosines, 30.0)
@@ -159,6 +195,18 @@ impl Encoder for FakeEncoder {
 
     async fn encode_texts(&self, texts: Vec<String>) -> Result<Vec<Embedding>> {
         Ok(texts.iter().map(|t| bag_of_words(t)).collect())
+    }
+}
+
+/// Reads the words after "says" in a fake photo ("photo:cookie box says Crisp Almond
+/// Cookies" reads "Crisp Almond Cookies"), nothing otherwise.
+pub struct FakeTextReader;
+
+#[async_trait]
+impl TextReader for FakeTextReader {
+    async fn read_text(&self, pixels: RgbPixels) -> Result<String> {
+        let words = String::from_utf8(pixels.data).map_err(|_| Error::new(ErrorCode::InvalidImage, "not fake pixels"))?;
+        Ok(words.split_once(" says ").map(|(_, said)| said.to_string()).unwrap_or_default())
     }
 }
 

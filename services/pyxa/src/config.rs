@@ -39,6 +39,10 @@ pub struct CommonArgs {
     /// Requests waiting per encoder before `overloaded`.
     #[arg(long, env = "PYXA_QUEUE_CAPACITY", default_value_t = 64, global = true)]
     pub queue_capacity: usize,
+    /// Read text printed in photos (OCR): `auto` (when `pyxa models pull ocr` provisioned it),
+    /// `on` (required) or `off`.
+    #[arg(long, env = "PYXA_OCR", default_value = "auto", global = true)]
+    pub ocr: String,
     /// Log filter (tracing env-filter syntax).
     #[arg(long, env = "PYXA_LOG", default_value = "info,qdrant_edge=error", global = true)]
     pub log: String,
@@ -94,13 +98,15 @@ pub enum Command {
     },
     /// Benchmarks with comparable figures.
     Bench(BenchArgs),
+    /// Accuracy on the dev set (`pyxa models pull devset`): zero-shot, few-shot, retrieval, calibration.
+    Eval(EvalArgs),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ModelsCommand {
     /// Fetch and build runtime and models (idempotent). No name: everything marked default.
     Pull {
-        /// ort-cpu, ort-gpu, default (the encoder bundle), smollm2, test-photos.
+        /// ort-cpu, ort-gpu, default (the encoder bundle), smollm2, test-photos, devset.
         names: Vec<String>,
         /// Rebuild even when installed.
         #[arg(long)]
@@ -280,4 +286,18 @@ pub struct BenchArgs {
     pub stores: StoreArgs,
     #[command(flatten)]
     pub generator: GeneratorArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EvalArgs {
+    /// Folder of dev-set photos (default: the provisioned `devset`); a `devset.json` in it
+    /// replaces the committed manifest `models/devset/devset.json`.
+    #[arg(long, env = "PYXA_DEVSET")]
+    pub devset: Option<PathBuf>,
+    /// Accuracy is also reported for answers whose top probability is at least this.
+    #[arg(long, env = "PYXA_CONFIDENCE_THRESHOLD", default_value_t = 0.35)]
+    pub confidence_threshold: f32,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -17,6 +17,24 @@ pub struct Candidate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_zh: Option<String>,
     pub probability: f32,
+    /// For a roll-up ("butterfly"): its most probable finer class ("admiral").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Detail>,
+}
+
+/// The finer class under a rolled-up candidate, with its own probability.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Detail {
+    pub label: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_zh: Option<String>,
+    pub probability: f32,
+}
+
+impl Candidate {
+    pub fn new(label: impl Into<String>, label_zh: Option<String>, probability: f32) -> Self {
+        Self { label: label.into(), label_zh, probability, detail: None }
+    }
 }
 
 /// Most probable first; ties by label so the order is stable.
@@ -47,14 +65,14 @@ pub fn top_builtin(class_probs: &[f32], classes: &[BuiltinClass], k: usize) -> V
 pub fn builtin_candidates(class_probs: &[f32], classes: &[BuiltinClass], k: usize) -> Vec<Candidate> {
     top_builtin(class_probs, classes, k)
         .into_iter()
-        .map(|(i, p)| Candidate { label: classes[i].en.clone(), label_zh: classes[i].zh.clone(), probability: p })
+        .map(|(i, p)| Candidate::new(classes[i].en.clone(), classes[i].zh.clone(), p))
         .collect()
 }
 
 /// Without a photo: the labels of the matching items, weighted like kNN votes.
 pub fn text_candidates(hits: &[Hit]) -> Vec<Candidate> {
     let mut out: Vec<Candidate> =
-        knn_votes(hits).into_iter().map(|(label, probability)| Candidate { label, label_zh: None, probability }).collect();
+        knn_votes(hits).into_iter().map(|(label, probability)| Candidate::new(label, None, probability)).collect();
     sort_candidates(&mut out);
     out
 }

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use pyxa_core::{dot, softmax_scaled, BuiltinClass, Embedding};
 
-use super::candidate::{knn_votes, sort_candidates, top_builtin, Candidate};
+use super::candidate::{knn_votes, sort_candidates, top_builtin, Candidate, Detail};
 use crate::kb::Hit;
 
 /// Cosine to the nearest labelled photo at or below which the collection says nothing.
@@ -95,8 +95,50 @@ pub fn fuse_candidates(input: &FusionInput<'_>) -> Vec<Candidate> {
         *scores.entry(label.to_string()).or_default() += EXACT_MATCH_WEIGHT;
     }
     let mut out: Vec<Candidate> =
-        scores.into_iter().map(|(label, probability)| Candidate { label, label_zh: None, probability }).collect();
+        scores.into_iter().map(|(label, probability)| Candidate::new(label, None, probability)).collect();
     sort_candidates(&mut out);
+    out
+}
+
+/// Names the answer at the level people use. The built-in candidates that share a roll-up
+/// ("tiger cat", "tabby", "Egyptian cat" -> "cat"), plus a user label equal to the roll-up's
+/// name, form a group; when the top candidate belongs to a group (or is its name) and the group
+/// is more probable than the top alone, the roll-up becomes the top candidate with the summed
+/// probability and the group's most probable class as its detail. The finer candidates stay
+/// listed. A top candidate that is one of the collection's own `labels` ("lynx" after a
+/// correction) was named by a user at that level: it stays. `candidates` must be sorted, most
+/// probable first.
+pub fn roll_up(candidates: Vec<Candidate>, classes: &[BuiltinClass], labels: &[String]) -> Vec<Candidate> {
+    let Some(top) = candidates.first() else { return candidates };
+    let rollup_of = |label: &str| classes.iter().find(|c| c.en.eq_ignore_ascii_case(label)).and_then(|c| c.rollup.as_ref());
+    let names = |label: &str, r: &pyxa_core::Rollup| label.eq_ignore_ascii_case(&r.en) || r.zh.as_deref() == Some(label.trim());
+    let users = labels.iter().any(|l| l.eq_ignore_ascii_case(&top.label));
+    let rollup = match rollup_of(&top.label) {
+        Some(r) if !users || names(&top.label, r) => r.clone(),
+        Some(_) => return candidates,
+        None => match candidates.iter().skip(1).filter_map(|c| rollup_of(&c.label)).find(|r| names(&top.label, r)) {
+            Some(r) => r.clone(),
+            None => return candidates,
+        },
+    };
+    let members: Vec<&Candidate> =
+        candidates.iter().filter(|c| !names(&c.label, &rollup) && rollup_of(&c.label) == Some(&rollup)).collect();
+    let Some(finest) = members.first() else { return candidates };
+    let sum: f32 = candidates.iter().filter(|c| names(&c.label, &rollup)).map(|c| c.probability).sum::<f32>()
+        + members.iter().map(|c| c.probability).sum::<f32>();
+    if sum <= top.probability {
+        return candidates;
+    }
+    // A user's label of that name keeps its spelling.
+    let label = candidates.iter().find(|c| names(&c.label, &rollup)).map_or_else(|| rollup.en.clone(), |c| c.label.clone());
+    let head = Candidate {
+        label_zh: rollup.zh.clone().or_else(|| candidates.iter().find(|c| c.label == label).and_then(|c| c.label_zh.clone())),
+        label,
+        probability: sum,
+        detail: Some(Detail { label: finest.label.clone(), label_zh: finest.label_zh.clone(), probability: finest.probability }),
+    };
+    let mut out = vec![head];
+    out.extend(candidates.into_iter().filter(|c| !names(&c.label, &rollup)));
     out
 }
 
@@ -116,7 +158,15 @@ mod tests {
     use pyxa_core::ItemKind;
 
     fn hit(id: &str, label: &str, score: f32) -> Hit {
-        Hit { item_id: id.into(), label: Some(label.into()), kind: ItemKind::Image, score, text: None, image: None }
+        Hit {
+            item_id: id.into(),
+            label: Some(label.into()),
+            kind: ItemKind::Image,
+            score,
+            text: None,
+            ocr_text: None,
+            image: None,
+        }
     }
 
     #[test]
@@ -125,7 +175,8 @@ mod tests {
         let hits = vec![hit("a", "lynx", 1.0), hit("b", "cat", 0.8)];
         let labels = vec!["cat".to_string(), "lynx".to_string()];
         let label_vectors = vec![vec![1.0, 0.0], vec![0.0, 1.0]];
-        let classes = vec![BuiltinClass { index: 0, en: "tiger cat".into(), zh: Some("山猫".into()), definition: None }];
+        let classes =
+            vec![BuiltinClass { index: 0, en: "tiger cat".into(), zh: Some("山猫".into()), definition: None, rollup: None }];
         let c = fuse_candidates(&FusionInput {
             image: &image,
             hits: &hits,
@@ -139,6 +190,44 @@ mod tests {
         assert_eq!(c[0].label, "lynx", "{c:?}");
         let sum: f32 = c.iter().map(|c| c.probability).sum();
         assert!((sum - 1.0).abs() < 1e-4, "{sum}");
+    }
+
+    fn class(index: usize, en: &str, zh: &str, rollup: Option<(&str, &str)>) -> BuiltinClass {
+        BuiltinClass {
+            index,
+            en: en.into(),
+            zh: Some(zh.into()),
+            definition: None,
+            rollup: rollup.map(|(en, zh)| pyxa_core::Rollup { en: en.into(), zh: Some(zh.into()) }),
+        }
+    }
+
+    #[test]
+    fn fine_classes_roll_up_to_the_level_people_name() {
+        let cat = Some(("cat", "猫"));
+        let classes = vec![class(0, "tiger cat", "虎猫", cat), class(1, "tabby", "虎斑猫", cat), class(2, "lynx", "猞猁", None)];
+        let c = |l: &str, p: f32| Candidate::new(l, None, p);
+        let out = roll_up(vec![c("tiger cat", 0.4), c("tabby", 0.3), c("lynx", 0.2)], &classes, &[]);
+        assert_eq!(out[0].label, "cat");
+        assert_eq!(out[0].label_zh.as_deref(), Some("猫"));
+        assert!((out[0].probability - 0.7).abs() < 1e-6);
+        assert_eq!(out[0].detail.as_ref().unwrap().label, "tiger cat");
+        assert_eq!(out.len(), 4, "the finer classes stay listed");
+        // A user label "cat" merges with the roll-up, whichever of them leads.
+        let out = roll_up(vec![c("cat", 0.3), c("tiger cat", 0.25), c("lynx", 0.2), c("tabby", 0.1)], &classes, &[]);
+        assert_eq!((out[0].label.as_str(), out.len()), ("cat", 4));
+        assert!((out[0].probability - 0.65).abs() < 1e-6);
+        let out = roll_up(vec![c("tiger cat", 0.3), c("cat", 0.25)], &classes, &[]);
+        assert_eq!(out[0].label, "cat");
+        assert!((out[0].probability - 0.55).abs() < 1e-6);
+        // A class without a roll-up, or a group no more probable than its top, stays as it is.
+        let out = roll_up(vec![c("lynx", 0.5), c("tiger cat", 0.3), c("tabby", 0.2)], &classes, &[]);
+        assert_eq!(out[0].label, "lynx");
+        let out = roll_up(vec![c("tiger cat", 0.9), c("lynx", 0.1)], &classes, &[]);
+        assert_eq!((out[0].label.as_str(), out[0].detail.is_none()), ("tiger cat", true));
+        // A user's own label for a fine class ("tiger cat" as a correction) is kept.
+        let out = roll_up(vec![c("tiger cat", 0.4), c("tabby", 0.3)], &classes, &["tiger cat".to_string()]);
+        assert_eq!(out[0].label, "tiger cat");
     }
 
     #[test]

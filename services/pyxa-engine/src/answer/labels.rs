@@ -86,7 +86,7 @@ mod tests {
     use super::*;
 
     fn class(i: usize, en: &str, zh: &str) -> BuiltinClass {
-        BuiltinClass { index: i, en: en.into(), zh: Some(zh.into()), definition: None }
+        BuiltinClass { index: i, en: en.into(), zh: Some(zh.into()), definition: None, rollup: None }
     }
 
     #[test]

@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 use candidate::{sort_candidates, text_candidates, Candidate};
 use events::{AskEvent, Evidence};
 use evidence::{gather, last_photo_turn, ms, Gathered};
-use fusion::{exact_label, fuse_candidates, FusionInput};
+use fusion::{exact_label, fuse_candidates, roll_up, FusionInput};
 use labels::{zh_for_label, LabelEmbeddings};
 use request::Question;
 pub use types::{AnswerSource, AskRequest, AskResponse, Citation, Mode, ModelsUsed, Timings, DEFAULT_ASK_TOP_K};
@@ -94,6 +94,7 @@ impl AskService {
                 label: h.label.clone(),
                 score: h.score,
                 image: h.image.clone(),
+                ocr_text: h.ocr_text.clone(),
             })
             .collect();
         let confident = candidates.first().is_some_and(|c| c.probability >= self.settings.confidence_threshold);
@@ -113,8 +114,18 @@ impl AskService {
         }
 
         let t = Instant::now();
-        let (answer, answer_source) =
-            self.compose(&question, &candidates, &citations, confident, gathered.hits.is_empty(), &history, events).await?;
+        let (answer, answer_source) = self
+            .compose(
+                &question,
+                &candidates,
+                &citations,
+                confident,
+                gathered.hits.is_empty(),
+                &history,
+                gathered.photo_text.as_deref(),
+                events,
+            )
+            .await?;
         timings.generate = ms(t);
         timings.total = ms(started);
 
@@ -148,6 +159,7 @@ impl AskService {
             models: self.models(),
             answer_source,
             image: gathered.image,
+            ocr_text: gathered.photo_text,
         })
     }
 
@@ -164,6 +176,9 @@ impl AskService {
 
     async fn candidates(&self, q: &Question, gathered: &Gathered, history: &[AnswerRecord]) -> Result<Vec<Candidate>> {
         let classes = self.kb.encoder.builtin_classes();
+        // Whether the built-in classifier took part (then its classes roll up to the level
+        // people name them by).
+        let mut classified = false;
         let mut candidates = match &gathered.image_encoding {
             Some(encoding) => {
                 // A follow-up reuses the stored vector; its classifier view comes from the
@@ -182,6 +197,7 @@ impl AskService {
                             Mode::Chat => encoding.class_probs.as_deref(),
                             Mode::Query => None,
                         };
+                        classified = class_probs.is_some();
                         fuse_candidates(&FusionInput {
                             image: &encoding.embedding,
                             hits: &gathered.hits,
@@ -203,6 +219,9 @@ impl AskService {
             }
         }
         sort_candidates(&mut candidates);
+        if classified {
+            candidates = roll_up(candidates, classes, &gathered.labels);
+        }
         candidates.truncate(MAX_CANDIDATES);
         Ok(candidates)
     }
@@ -217,6 +236,7 @@ impl AskService {
         confident: bool,
         no_evidence: bool,
         history: &[AnswerRecord],
+        photo_text: Option<&str>,
         events: Option<mpsc::Sender<AskEvent>>,
     ) -> Result<(String, AnswerSource)> {
         if q.mode == Mode::Query && no_evidence {
@@ -225,7 +245,7 @@ impl AskService {
         let top = candidates.first();
         let fallback = template::template_answer(q.language, top, confident, citations);
         let Some(generator) = &self.generator else { return Ok((fallback, AnswerSource::Template)) };
-        let messages = prompt::build_messages(q.mode, q.language, &q.prompt_text, candidates, citations, history);
+        let messages = prompt::build_messages(q.mode, q.language, &q.prompt_text, candidates, citations, photo_text, history);
         let sink: Option<TokenSink> = events.map(|tx| {
             // Never blocks the generator; a token dropped on a full channel is still in the
             // final response. A closed channel means the client left: stop.

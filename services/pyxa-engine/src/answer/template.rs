@@ -4,6 +4,8 @@
 use pyxa_core::text::Language;
 
 use super::candidate::Candidate;
+#[cfg(test)]
+use super::candidate::Detail;
 use super::types::Citation;
 
 /// The name of a candidate in the user's language.
@@ -32,6 +34,22 @@ pub fn template_answer(language: Language, top: Option<&Candidate>, confident: b
     let name = display_label(top, language);
     let marks = cite_marks(&supporting(citations, &top.label));
     let marks = if marks.is_empty() { String::new() } else { format!(" {marks}") };
+    if let Some(detail) = &top.detail {
+        // A roll-up names the finer class too: "a butterfly, most likely an admiral".
+        let fine = match language {
+            Language::Zh => detail.label_zh.clone().unwrap_or_else(|| detail.label.clone()),
+            Language::En => detail.label.clone(),
+        };
+        let (p, q) = (percent(top.probability), percent(detail.probability));
+        return match (language, confident) {
+            (Language::En, true) => format!("{} ({p}), most likely {} {fine} ({q}).{marks}", english_is(&name), article(&fine)),
+            (Language::En, false) => {
+                format!("I'm not sure. Perhaps: {name} ({p}), most likely {} {fine} ({q}).{marks}", article(&fine))
+            }
+            (Language::Zh, true) => format!("这是{name}（{p}），最可能是{fine}（{q}）。{marks}"),
+            (Language::Zh, false) => format!("我不确定，可能是{name}（{p}），最可能是{fine}（{q}）。{marks}"),
+        };
+    }
     match (language, confident) {
         (Language::En, true) => format!("{} ({}).{marks}", english_is(&name), percent(top.probability)),
         (Language::En, false) => format!("I'm not sure. Perhaps: {name} ({}).{marks}", percent(top.probability)),
@@ -84,9 +102,20 @@ mod tests {
 
     #[test]
     fn templates_name_the_label_in_the_user_language() {
-        let top = Candidate { label: "cat".into(), label_zh: Some("猫".into()), probability: 0.9 };
+        let top = Candidate::new("cat", Some("猫".into()), 0.9);
         assert!(template_answer(Language::Zh, Some(&top), true, &[]).contains('猫'));
         assert!(template_answer(Language::En, Some(&top), false, &[]).starts_with("I'm not sure"));
         assert_eq!(template_answer(Language::En, Some(&top), true, &[]), "It is a cat (90%).");
+    }
+
+    #[test]
+    fn a_roll_up_names_its_finer_class_too() {
+        let mut top = Candidate::new("butterfly", Some("蝴蝶".into()), 0.81);
+        top.detail = Some(Detail { label: "admiral".into(), label_zh: Some("红纹蛱蝶".into()), probability: 0.29 });
+        assert_eq!(
+            template_answer(Language::En, Some(&top), true, &[]),
+            "It is a butterfly (81%), most likely an admiral (29%)."
+        );
+        assert_eq!(template_answer(Language::Zh, Some(&top), true, &[]), "这是蝴蝶（81%），最可能是红纹蛱蝶（29%）。");
     }
 }

@@ -64,8 +64,10 @@ pub fn names_another_candidate(text: &str, candidates: &[Candidate], language: L
     let top_en = top.label.to_lowercase();
     candidates.iter().skip(1).any(|c| {
         let other = c.label.to_lowercase();
-        // "tiger cat" under "cat" is the same answer, not another one.
-        if top_en.contains(&other) || other.contains(&top_en) {
+        // "tiger cat" under "cat" is the same answer, not another one; nor is the finer class
+        // a roll-up names ("a butterfly, most likely an admiral").
+        let is_detail = top.detail.as_ref().is_some_and(|d| d.label.eq_ignore_ascii_case(&c.label));
+        if is_detail || top_en.contains(&other) || other.contains(&top_en) {
             return false;
         }
         let english = if other.contains(' ') { lower.contains(&other) } else { words.contains(&other.as_str()) };
@@ -90,7 +92,7 @@ mod tests {
     use super::*;
 
     fn c(label: &str, zh: &str, p: f32) -> Candidate {
-        Candidate { label: label.into(), label_zh: Some(zh.into()), probability: p }
+        Candidate::new(label, Some(zh.into()), p)
     }
 
     #[test]

@@ -4,6 +4,7 @@
 mod ask;
 mod bench;
 mod classify;
+mod eval;
 mod ingest;
 mod models;
 mod reindex;
@@ -34,5 +35,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Ask(args) => runtime.block_on(ask::ask(common, args)),
         Command::Reindex(args) => runtime.block_on(reindex::reindex(common, args)),
         Command::Bench(args) => runtime.block_on(bench::run(common, args)),
+        Command::Eval(args) => runtime.block_on(eval::eval(common, args)),
     }
 }

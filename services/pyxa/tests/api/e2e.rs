@@ -333,6 +333,17 @@ async fn e2e_ask_a_photo_in_english_and_chinese_then_correct_it() {
     assert_eq!(zh["language"], "zh");
     assert!(zh["answer"].as_str().unwrap().contains('猫'), "{zh}");
 
+    // With no labels of its own, the built-in classes answer at the level people name:
+    // tiger cat 0.39 + Egyptian cat 0.36 + tabby 0.17 roll up to "cat".
+    let (s, plain) = app.ask(Some(photo("chelsea.png")), "This is an animal, what is it?", "default").await;
+    assert_eq!(s, 200, "{plain}");
+    let top = &plain["candidates"][0];
+    assert_eq!(top["label"], "cat", "{plain}");
+    assert!(top["probability"].as_f64().unwrap() > 0.85, "{plain}");
+    assert!(top["detail"]["label"].as_str().unwrap().contains("cat"), "{plain}");
+    assert!(plain["confident"].as_bool().unwrap(), "{plain}");
+    assert!(plain["answer"].as_str().unwrap().to_lowercase().contains("cat"), "{plain}");
+
     // A follow-up about the same photo without re-sending it.
     let cid = body["conversation_id"].as_str().unwrap();
     let form = Form::new().text("prompt", "Is it dangerous?").text("collection", "pets").text("conversation_id", cid.to_string());
