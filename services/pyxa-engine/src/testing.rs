@@ -48,10 +48,14 @@ fn words(text: &str) -> Vec<String> {
     out
 }
 
-/// A hashed bag of words, L2-normalised.
+/// Words that carry no content: the caption form labels are embedded in ("a photo of a cat",
+/// "一张猫的照片") embeds like the bare label, as it does in a real joint space.
+const STOPWORDS: &[&str] = &["a", "an", "the", "photo", "of", "一", "张", "的", "照", "片"];
+
+/// A hashed bag of content words, L2-normalised.
 pub fn bag_of_words(text: &str) -> Embedding {
     let mut v = vec![0.0f32; FAKE_DIM];
-    for w in words(text) {
+    for w in words(text).into_iter().filter(|w| !STOPWORDS.contains(&w.as_str())) {
         let h = Sha256::digest(w.as_bytes());
         v[h[0] as usize % FAKE_DIM] += if h[1] & 1 == 0 { 1.0 } else { -1.0 };
     }

@@ -4,9 +4,24 @@ use pyxa_core::{dot, softmax_scaled, Embedding, Encoder, Result};
 
 use crate::answer::candidate::{sort_candidates, Candidate};
 
+/// The text a label is embedded as: the photo-caption form the bundle's class descriptions use
+/// ("a photo of a cat", "一张猫的照片"), so a bare word lands where photos of it do.
+pub fn label_prompt(label: &str) -> String {
+    let label = label.trim();
+    if label.chars().any(pyxa_core::text::is_han) {
+        return format!("一张{label}的照片");
+    }
+    let lower = label.to_lowercase();
+    if ["a ", "an ", "the "].iter().any(|a| lower.starts_with(a)) {
+        return format!("a photo of {label}");
+    }
+    let article = if lower.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    format!("a photo of {article} {label}")
+}
+
 /// Probabilities of `labels` for a photo embedding, most probable first.
 pub async fn classify_with_labels(encoder: &dyn Encoder, image: &Embedding, labels: &[String]) -> Result<Vec<Candidate>> {
-    let texts = encoder.encode_texts(labels.to_vec()).await?;
+    let texts = encoder.encode_texts(labels.iter().map(|l| label_prompt(l)).collect()).await?;
     Ok(rank_by_similarity(image, labels, &texts, encoder.info().logit_scale))
 }
 
@@ -22,6 +37,14 @@ pub fn rank_by_similarity(image: &Embedding, labels: &[String], texts: &[Embeddi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_are_embedded_as_photo_captions_in_their_language() {
+        assert_eq!(label_prompt("cat"), "a photo of a cat");
+        assert_eq!(label_prompt("espresso"), "a photo of an espresso");
+        assert_eq!(label_prompt("a cup of coffee"), "a photo of a cup of coffee");
+        assert_eq!(label_prompt(" 猫 "), "一张猫的照片");
+    }
 
     #[test]
     fn ranks_by_cosine_and_sums_to_one() {

@@ -24,7 +24,8 @@ impl LabelEmbeddings {
         };
         let mut fresh: HashMap<String, Embedding> = HashMap::new();
         if !missing.is_empty() {
-            let vectors = encoder.encode_texts(missing.clone()).await?;
+            let prompts = missing.iter().map(|l| crate::zeroshot::label_prompt(l)).collect();
+            let vectors = encoder.encode_texts(prompts).await?;
             fresh = missing.into_iter().zip(vectors).collect();
             let mut cache = self.cache.lock().map_err(|_| poisoned())?;
             if cache.len() + fresh.len() > MAX_CACHED_LABELS {

@@ -195,7 +195,7 @@ pub async fn eval(common: CommonArgs, args: EvalArgs) -> Result<()> {
         ("en", things.iter().map(|t| t.en.clone()).collect::<Vec<_>>()),
         ("zh", things.iter().map(|t| t.zh.clone()).collect::<Vec<_>>()),
     ] {
-        let texts = encoder.encode_texts(labels.clone()).await?;
+        let texts = encoder.encode_texts(labels.iter().map(|l| pyxa_engine::zeroshot::label_prompt(l)).collect()).await?;
         let mut ranks = Vec::new();
         for (p, image) in photos.iter().zip(&images) {
             let ranked = rank_by_similarity(image, &labels, &texts, info.logit_scale);
