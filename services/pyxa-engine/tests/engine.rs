@@ -377,3 +377,66 @@ async fn words_printed_on_a_photo_are_read_found_and_given_as_evidence() {
     let r = answers.ask(ask("What is this?", Some("cookie box says Crisp Almond Cookies")), None).await.unwrap();
     assert_eq!(r.ocr_text, None);
 }
+
+#[tokio::test]
+async fn questions_about_the_notes_are_answered_from_them_in_both_languages() {
+    let kb = kb("notes").await;
+    for note in ["Library hours: the library closes at 6 pm", "借书期限三周", "The espresso machine must be descaled monthly"]
+    {
+        kb.add_item("default", ItemInput { text: Some(note.into()), ..Default::default() }).await.unwrap();
+    }
+    // The LLM's own words, when usable, with the passage they draw on cited.
+    let answers = service(&kb, Some(ScriptedGenerator::replying("It closes at 6 pm.")));
+    let r = answers.ask(ask("When does the library close?", None), None).await.unwrap();
+    assert_eq!(r.answer_source, AnswerSource::Llm, "{}", r.answer);
+    let n = r.citations.iter().find(|c| c.item_id == r.citations[0].item_id).unwrap().n;
+    assert_eq!(r.answer, format!("It closes at 6 pm. [{n}]"));
+    // A loop (what the small model writes in Chinese) gives way to the passage itself.
+    let answers = service(&kb, Some(ScriptedGenerator::replying("借书。借书。借书。借书。")));
+    let r = answers.ask(ask("借书可以借多久？", None), None).await.unwrap();
+    assert_eq!(r.answer_source, AnswerSource::Passage, "{}", r.answer);
+    assert!(r.answer.starts_with("知识库中写道[") && r.answer.ends_with("借书期限三周"), "{}", r.answer);
+    // Without an LLM too.
+    let r = service(&kb, None).ask(ask("When does the library close?", None), None).await.unwrap();
+    assert!(r.answer.contains("closes at 6 pm"), "{}", r.answer);
+    // Query mode does not pass the model's own knowledge off as the knowledge base's.
+    let answers = service(&kb, Some(ScriptedGenerator::replying("Paris is the capital of France.")));
+    let mut req = ask("What is the capital of France?", None);
+    req.mode = Mode::Query;
+    let r = answers.ask(req, None).await.unwrap();
+    assert_ne!(r.answer_source, AnswerSource::Llm, "{}", r.answer);
+    // Chat mode may answer from what the model knows.
+    let r = answers.ask(ask("What is the capital of France?", None), None).await.unwrap();
+    assert_eq!(r.answer, "Paris is the capital of France.");
+}
+
+#[tokio::test]
+async fn a_follow_up_question_about_the_photo_is_answered_not_re_identified() {
+    let kb = kb("followq").await;
+    let generator = Arc::new(ScriptedGenerator::new(|req| {
+        let last = &req.messages.last().unwrap().content;
+        if last.contains("eat") {
+            "Cats like to eat fish and meat.".into()
+        } else {
+            "It is a tabby cat.".into()
+        }
+    }));
+    let answers = AskService::new(kb.clone(), Some(generator.clone()), AnswerSettings::default());
+    let first = answers.ask(ask("What is this?", Some("tabby cat")), None).await.unwrap();
+    let mut follow = ask("What does it like to eat?", None);
+    follow.conversation_id = Some(first.conversation_id.clone());
+    let r = answers.ask(follow, None).await.unwrap();
+    assert_eq!((r.answer.as_str(), r.answer_source), ("Cats like to eat fish and meat.", AnswerSource::Llm));
+    let prompt = generator.requests().pop().unwrap().messages.pop().unwrap().content;
+    assert!(prompt.contains("The photo shows: tabby cat."), "{prompt}");
+    // When the model's text is unusable, the answer says what it knows and what it does not.
+    let looping = service(&kb, Some(ScriptedGenerator::replying("Fish. Fish. Fish.")));
+    let mut follow = ask("What does it like to eat?", None);
+    follow.conversation_id = Some(first.conversation_id.clone());
+    let r = looping.ask(follow, None).await.unwrap();
+    assert!(
+        r.answer.starts_with("I found nothing about that in the knowledge base. The photo shows a tabby cat"),
+        "{}",
+        r.answer
+    );
+}

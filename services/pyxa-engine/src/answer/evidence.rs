@@ -85,9 +85,16 @@ pub async fn gather(kb: &KnowledgeBase, q: &Question, history: &[AnswerRecord], 
     timings.decode = decode_ms;
     timings.encode = (ms(started) - decode_ms).max(0.0);
 
-    // Image neighbours when there is a photo, else text matches; the labels meanwhile.
+    // "What is this?" looks for the photo's neighbours; any other question for what matches
+    // the question (a follow-up about a cat's food is not answered by notes about cats). The
+    // labels meanwhile.
     let t = Instant::now();
-    let query = image_encoding.as_ref().map(|e| e.embedding.clone()).or(question_vector);
+    let photo_vector = image_encoding.as_ref().map(|e| e.embedding.clone());
+    let query = if q.prompt.as_deref().is_none_or(super::request::asks_what_it_is) {
+        photo_vector.or(question_vector)
+    } else {
+        question_vector.or(photo_vector)
+    };
     let retrieve = async {
         match &query {
             Some(v) => kb.search_vectors(&q.collection, v, q.top_k, &PayloadFilter::default()).await,

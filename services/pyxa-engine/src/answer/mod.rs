@@ -18,7 +18,7 @@ pub mod verify;
 use std::sync::Arc;
 use std::time::Instant;
 
-use pyxa_core::{AnswerRecord, Error, ErrorCode, GenerationRequest, Generator, Result, TokenSink};
+use pyxa_core::{AnswerRecord, ChatMessage, Error, ErrorCode, GenerationRequest, Generator, Result, TokenSink};
 use tokio::sync::mpsc;
 
 use candidate::{sort_candidates, text_candidates, Candidate};
@@ -26,10 +26,38 @@ use events::{AskEvent, Evidence};
 use evidence::{gather, last_photo_turn, ms, Gathered};
 use fusion::{exact_label, fuse_candidates, roll_up, FusionInput};
 use labels::{zh_for_label, LabelEmbeddings};
+use prompt::Passage;
 use request::Question;
 pub use types::{AnswerSource, AskRequest, AskResponse, Citation, Mode, ModelsUsed, Timings, DEFAULT_ASK_TOP_K};
 
 use crate::kb::KnowledgeBase;
+
+/// Below this similarity a retrieved text is not a passage about the question.
+const MIN_PASSAGE_SCORE: f32 = 0.25;
+/// Passages given to the LLM.
+const MAX_PASSAGES: usize = 3;
+
+/// What an answer is composed from.
+struct EvidenceForAnswer<'a> {
+    candidates: &'a [Candidate],
+    citations: &'a [Citation],
+    confident: bool,
+    photo: Option<&'a Candidate>,
+    /// The hits with text (their own or read from their photo), best first.
+    passages: Vec<Passage<'a>>,
+    photo_text: Option<&'a str>,
+    history: &'a [AnswerRecord],
+}
+
+/// The retrieved items that carry text relevant enough to answer from, numbered as cited.
+fn passages(hits: &[crate::kb::Hit]) -> Vec<Passage<'_>> {
+    hits.iter()
+        .enumerate()
+        .filter(|(_, h)| h.score >= MIN_PASSAGE_SCORE)
+        .filter_map(|(i, h)| h.text.as_deref().or(h.ocr_text.as_deref()).map(|text| Passage { n: i + 1, text }))
+        .take(MAX_PASSAGES)
+        .collect()
+}
 
 /// Candidates kept in an answer.
 const MAX_CANDIDATES: usize = 10;
@@ -114,18 +142,24 @@ impl AskService {
         }
 
         let t = Instant::now();
-        let (answer, answer_source) = self
-            .compose(
-                &question,
-                &candidates,
-                &citations,
-                confident,
-                gathered.hits.is_empty(),
-                &history,
-                gathered.photo_text.as_deref(),
-                events,
-            )
-            .await?;
+        let evidence = EvidenceForAnswer {
+            candidates: &candidates,
+            citations: &citations,
+            confident,
+            // What the photo shows, when there is a photo and its top candidate is probable.
+            photo: candidates.first().filter(|_| gathered.image_encoding.is_some() && confident),
+            passages: passages(&gathered.hits),
+            photo_text: gathered.photo_text.as_deref(),
+            history: &history,
+        };
+        // "What is this?" about a photo is answered by naming the most probable candidate;
+        // any other question from the passages, the photo and the conversation.
+        let identify = gathered.image_encoding.is_some() && question.prompt.as_deref().is_none_or(request::asks_what_it_is);
+        let (answer, answer_source) = if identify {
+            self.name_the_photo(&question, &evidence, gathered.hits.is_empty(), events).await?
+        } else {
+            self.answer_the_question(&question, &evidence, events).await?
+        };
         timings.generate = ms(t);
         timings.total = ms(started);
 
@@ -226,26 +260,74 @@ impl AskService {
         Ok(candidates)
     }
 
-    /// The answer text: the LLM's words when they pass verification, else the template.
-    #[allow(clippy::too_many_arguments)]
-    async fn compose(
+    /// "What is this?": the LLM's words when they name the most probable candidate (and pass
+    /// the other checks), else the template.
+    async fn name_the_photo(
         &self,
         q: &Question,
-        candidates: &[Candidate],
-        citations: &[Citation],
-        confident: bool,
-        no_evidence: bool,
-        history: &[AnswerRecord],
-        photo_text: Option<&str>,
+        e: &EvidenceForAnswer<'_>,
+        no_hits: bool,
         events: Option<mpsc::Sender<AskEvent>>,
     ) -> Result<(String, AnswerSource)> {
-        if q.mode == Mode::Query && no_evidence {
+        if q.mode == Mode::Query && no_hits {
             return Ok((template::no_evidence_answer(q.language), AnswerSource::Template));
         }
-        let top = candidates.first();
-        let fallback = template::template_answer(q.language, top, confident, citations);
-        let Some(generator) = &self.generator else { return Ok((fallback, AnswerSource::Template)) };
-        let messages = prompt::build_messages(q.mode, q.language, &q.prompt_text, candidates, citations, photo_text, history);
+        let top = e.candidates.first();
+        let fallback = template::template_answer(q.language, top, e.confident, e.citations);
+        let messages =
+            prompt::build_messages(q.mode, q.language, &q.prompt_text, e.candidates, e.citations, e.photo_text, e.history);
+        let Some(text) = self.generate(messages, events).await? else { return Ok((fallback, AnswerSource::Template)) };
+        if e.confident && verify::is_sound(&text, e.candidates, q.language) {
+            Ok((template::with_citation(text, e.citations, top), AnswerSource::Llm))
+        } else {
+            Ok((fallback, AnswerSource::Template))
+        }
+    }
+
+    /// Any other question: the LLM answers from the passages, the photo and the conversation.
+    /// When its text is not usable, the most relevant passage is quoted; without one, the
+    /// answer says so (and what the photo shows, when there is one).
+    async fn answer_the_question(
+        &self,
+        q: &Question,
+        e: &EvidenceForAnswer<'_>,
+        events: Option<mpsc::Sender<AskEvent>>,
+    ) -> Result<(String, AnswerSource)> {
+        let photo = e.photo;
+        let fallback = match (e.passages.first(), photo) {
+            (Some(p), _) => (template::passage_answer(q.language, p.n, p.text), AnswerSource::Passage),
+            (None, Some(top)) => (template::photo_only_answer(q.language, top), AnswerSource::Template),
+            (None, None) => (template::no_evidence_answer(q.language), AnswerSource::Template),
+        };
+        let no_evidence = e.passages.is_empty() && photo.is_none() && e.photo_text.is_none();
+        if q.mode == Mode::Query && no_evidence {
+            return Ok(fallback);
+        }
+        let messages =
+            prompt::build_question_messages(q.mode, q.language, &q.prompt_text, photo, &e.passages, e.photo_text, e.history);
+        let Some(text) = self.generate(messages, events).await? else { return Ok(fallback) };
+        if !verify::is_fluent(&text, q.language) {
+            return Ok(fallback);
+        }
+        let drawn: Vec<usize> = e.passages.iter().filter(|p| verify::drawn_from(&text, p.text)).map(|p| p.n).collect();
+        // An answer from the passages says nothing they do not.
+        let mut sources: Vec<&str> = e.passages.iter().map(|p| p.text).collect();
+        sources.push(&q.prompt_text);
+        if !drawn.is_empty() && !verify::grounded(&text, &sources) {
+            return Ok(fallback);
+        }
+        // Query mode answers from the knowledge base only: an answer that draws on no passage
+        // (and has no photo to speak about) is the model's own knowledge.
+        if q.mode == Mode::Query && drawn.is_empty() && photo.is_none() && e.photo_text.is_none() {
+            return Ok(fallback);
+        }
+        let text = if text.contains('[') || drawn.is_empty() { text } else { format!("{text} {}", template::cite_marks(&drawn)) };
+        Ok((text, AnswerSource::Llm))
+    }
+
+    /// Runs the generator (streaming its pieces to `events`); none without a generator.
+    async fn generate(&self, messages: Vec<ChatMessage>, events: Option<mpsc::Sender<AskEvent>>) -> Result<Option<String>> {
+        let Some(generator) = &self.generator else { return Ok(None) };
         let sink: Option<TokenSink> = events.map(|tx| {
             // Never blocks the generator; a token dropped on a full channel is still in the
             // final response. A closed channel means the client left: stop.
@@ -254,12 +336,6 @@ impl AskService {
             }) as TokenSink
         });
         let request = GenerationRequest { messages, max_tokens: self.settings.max_answer_tokens, temperature: 0.0 };
-        let generation = generator.generate(request, sink).await?;
-        let text = generation.text.trim().to_string();
-        if confident && verify::is_sound(&text, candidates, q.language) {
-            Ok((template::with_citation(text, citations, top), AnswerSource::Llm))
-        } else {
-            Ok((fallback, AnswerSource::Template))
-        }
+        Ok(Some(generator.generate(request, sink).await?.text.trim().to_string()))
     }
 }

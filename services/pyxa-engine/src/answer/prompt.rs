@@ -79,3 +79,54 @@ pub fn build_messages(
     messages.push(ChatMessage::user(format!("Context: {}\n\nQuestion: {prompt}", context.trim())));
     messages
 }
+
+/// A passage of evidence: its citation number and its text.
+pub struct Passage<'a> {
+    pub n: usize,
+    pub text: &'a str,
+}
+
+fn question_system_prompt(mode: Mode, language: Language) -> &'static str {
+    match (mode, language) {
+        (Mode::Query, Language::En) => "You are a helpful assistant. Answer the question in one or two sentences using only the numbered context, and cite the numbers you used like [1]. If the context does not answer it, say you do not know.",
+        (Mode::Chat, Language::En) => "You are a helpful assistant. Answer the question in one or two sentences. Use the numbered context when it helps and cite the numbers you used like [1]; otherwise answer from what you know.",
+        (Mode::Query, Language::Zh) => "你是一个有帮助的助手。只根据编号的上下文，用中文一两句话回答问题，并用[1]这样的编号注明出处。上下文没有答案时，就说不知道。",
+        (Mode::Chat, Language::Zh) => "你是一个有帮助的助手。用中文一两句话回答问题。上下文有用时引用它，并用[1]这样的编号注明出处；否则根据你的知识回答。",
+    }
+}
+
+/// The prompt for a question other than "what is this?": the passages that match it, what the
+/// photo shows (if the conversation has one), the conversation so far.
+pub fn build_question_messages(
+    mode: Mode,
+    language: Language,
+    prompt: &str,
+    photo: Option<&Candidate>,
+    passages: &[Passage<'_>],
+    photo_text: Option<&str>,
+    history: &[AnswerRecord],
+) -> Vec<ChatMessage> {
+    let mut context = Vec::new();
+    if let Some(top) = photo {
+        context.push(match language {
+            Language::En => format!("The photo shows: {}.", display_label(top, language)),
+            Language::Zh => format!("照片上是：{}。", display_label(top, language)),
+        });
+    }
+    if let Some(text) = photo_text {
+        context.push(format!("Text printed on the uploaded photo: \"{}\".", clip(text)));
+    }
+    for p in passages {
+        context.push(format!("[{}] {}", p.n, clip(p.text)));
+    }
+    let mut messages = vec![ChatMessage::system(question_system_prompt(mode, language))];
+    let skip = history.len().saturating_sub(HISTORY_TURNS);
+    for turn in &history[skip..] {
+        messages.push(ChatMessage::user(turn.prompt.clone()));
+        messages.push(ChatMessage::assistant(turn.answer.clone()));
+    }
+    let question =
+        if context.is_empty() { prompt.to_string() } else { format!("Context:\n{}\n\nQuestion: {prompt}", context.join("\n")) };
+    messages.push(ChatMessage::user(question));
+    messages
+}

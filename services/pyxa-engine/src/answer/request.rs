@@ -23,6 +23,23 @@ pub struct Question {
     pub language: Language,
 }
 
+/// Whether a question about a photo asks what it shows ("what is this?", "What drink is in the
+/// picture?", "这是什么动物？"), rather than something else about it ("What does it like to
+/// eat?", "上面写着什么？"). Only those are answered by naming the most probable candidate.
+pub fn asks_what_it_is(prompt: &str) -> bool {
+    let lower = prompt.to_lowercase();
+    let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    const OTHER_EN: &[&str] = &[
+        "does", "do", "did", "can", "could", "should", "would", "say", "says", "said", "written", "mean", "eat", "eats", "cost",
+        "why", "how", "when", "where", "who",
+    ];
+    const OTHER_ZH: &[&str] = &["吃", "喜欢", "写", "说", "怎么", "为什么", "多少", "多久", "哪里", "什么时候", "能不能", "可以"];
+    let english =
+        words.iter().any(|w| matches!(*w, "what" | "which" | "identify")) && !words.iter().any(|w| OTHER_EN.contains(w));
+    let chinese = (prompt.contains("什么") || prompt.contains("哪")) && !OTHER_ZH.iter().any(|k| prompt.contains(k));
+    english || chinese
+}
+
 pub fn check(req: AskRequest) -> Result<Question> {
     let prompt = req.prompt.as_deref().map(str::trim).filter(|p| !p.is_empty()).map(str::to_string);
     if prompt.as_ref().is_some_and(|p| p.chars().count() > MAX_PROMPT_CHARS) {
@@ -65,6 +82,25 @@ mod tests {
         let mut req = AskRequest::new("default", Some("hi".into()), None);
         req.top_k = 0;
         assert_eq!(check(req).unwrap_err().code, "invalid_top_k");
+    }
+
+    #[test]
+    fn identification_questions_are_told_from_other_questions() {
+        for q in
+            ["What is this?", "This is an animal, what is it?", "What drink is in the picture?", "这是什么动物？", "这是什么?"]
+        {
+            assert!(asks_what_it_is(q), "{q}");
+        }
+        for q in [
+            "What does it like to eat?",
+            "Is it dangerous?",
+            "When does the library close?",
+            "上面写着什么？",
+            "它喜欢吃什么？",
+            "借书可以借多久？",
+        ] {
+            assert!(!asks_what_it_is(q), "{q}");
+        }
     }
 
     #[test]

@@ -76,6 +76,37 @@ fn article(name: &str) -> &'static str {
     }
 }
 
+/// The most relevant passage, quoted with its citation.
+pub fn passage_answer(language: Language, n: usize, passage: &str) -> String {
+    let text = passage.split_whitespace().collect::<Vec<_>>().join(" ");
+    match language {
+        Language::En => format!("The knowledge base says [{n}]: {text}"),
+        Language::Zh => format!("知识库中写道[{n}]：{text}"),
+    }
+}
+
+/// For a question about a photo that nothing answers: what the photo shows, and that the rest
+/// is not known.
+pub fn photo_only_answer(language: Language, top: &Candidate) -> String {
+    let name = display_label(top, language);
+    match language {
+        Language::En => format!(
+            "I found nothing about that in the knowledge base. The photo shows {} ({}).",
+            with_article(&name),
+            percent(top.probability)
+        ),
+        Language::Zh => format!("知识库中没有相关内容。照片上是{name}（{}）。", percent(top.probability)),
+    }
+}
+
+fn with_article(name: &str) -> String {
+    if !name.chars().next().is_some_and(char::is_lowercase) {
+        name.to_string()
+    } else {
+        format!("{} {name}", article(name))
+    }
+}
+
 pub fn no_evidence_answer(language: Language) -> String {
     match language {
         Language::En => "I found nothing about this in the knowledge base, so I cannot answer.".into(),

@@ -93,6 +93,9 @@ pub enum AnswerSource {
     /// A plain answer built from the candidates: the LLM's text did not name the most probable
     /// answer (correctness before fluency), or no LLM is configured.
     Template,
+    /// The most relevant passage of the knowledge base, quoted with its citation: the LLM's
+    /// text was not usable (or there is no LLM) for a question other than "what is this?".
+    Passage,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

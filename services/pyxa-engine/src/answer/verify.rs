@@ -14,6 +14,48 @@ pub fn is_sound(text: &str, candidates: &[Candidate], language: Language) -> boo
         && !names_another_candidate(text, candidates, language)
 }
 
+/// Whether the LLM's text can stand as the answer to a question other than "what is this?": in
+/// the user's language, no loop, no recited context, no chat-template tokens.
+pub fn is_fluent(text: &str, language: Language) -> bool {
+    !text.is_empty()
+        && in_language(text, language)
+        && !repeats_itself(text)
+        && !echoes_context(text)
+        && !text.contains("<|")
+        && !text.contains('\u{FFFD}')
+}
+
+/// Whether an answer that claims the knowledge base says no more than its sources (the
+/// passages and the question): every word of four or more letters and every number it uses
+/// appears there, and at least half of its Chinese characters do. Small models mix facts up
+/// ("closes at 9 am ... 6 pm on weekends" from "opens at 9 am and closes at 6 pm on weekdays").
+pub fn grounded(answer: &str, sources: &[&str]) -> bool {
+    let source = sources.join("\n").to_lowercase();
+    let source_words: Vec<&str> = source.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let words_ok = answer
+        .to_lowercase()
+        .split(|c: char| !c.is_alphanumeric() || is_han(c))
+        .filter(|w| w.chars().count() >= 4 || (!w.is_empty() && w.chars().all(|c| c.is_ascii_digit())))
+        .all(|w| source_words.contains(&w));
+    let han: Vec<char> = answer.chars().filter(|c| is_han(*c)).collect();
+    let han_ok = han.is_empty() || han.iter().filter(|c| source.contains(**c)).count() * 2 >= han.len();
+    words_ok && han_ok
+}
+
+/// The passages the answer draws on: those sharing a word of four or more letters, a number, or
+/// two Chinese characters in a row with it.
+pub fn drawn_from(answer: &str, passage: &str) -> bool {
+    let lower = answer.to_lowercase();
+    let passage_lower = passage.to_lowercase();
+    let shares_word = passage_lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 4 || (!w.is_empty() && w.chars().all(|c| c.is_ascii_digit())))
+        .any(|w| lower.split(|c: char| !c.is_alphanumeric()).any(|a| a == w));
+    let han: Vec<char> = passage.chars().filter(|c| is_han(*c)).collect();
+    let shares_han = han.windows(2).any(|pair| answer.contains(&pair.iter().collect::<String>()));
+    shares_word || shares_han
+}
+
 /// A Chinese question gets a Chinese answer (more Han characters than Latin letters).
 pub fn in_language(text: &str, language: Language) -> bool {
     match language {
@@ -31,7 +73,8 @@ pub fn repeats_itself(text: &str) -> bool {
     let mut seen = std::collections::HashSet::new();
     text.split(['\n', '.', '。', '!', '！', '?', '？'])
         .map(|s| s.trim().to_lowercase())
-        .filter(|s| s.chars().count() >= 4)
+        // A Chinese sentence of two characters is a sentence; a Latin one needs a word or two.
+        .filter(|s| s.chars().count() >= if s.chars().any(is_han) { 2 } else { 4 })
         .any(|s| !seen.insert(s))
 }
 
@@ -84,7 +127,22 @@ pub fn echoes_context(text: &str) -> bool {
     let lower = text.to_lowercase();
     let recites_probability = ["(0.", "(1.0", "（0.", "（1.0"].iter().any(|p| text.contains(p));
     recites_probability
-        || ["image analysis", "top label", "matching photos", "knowledge base", "similarity"].iter().any(|p| lower.contains(p))
+        || [
+            "image analysis",
+            "top label",
+            "matching photos",
+            "knowledge base",
+            "similarity",
+            "helpful assistant",
+            "有帮助的助手",
+            "注明出处",
+            "the context",
+            "photo shows",
+            "照片上是",
+            "上下文",
+        ]
+        .iter()
+        .any(|p| lower.contains(p))
 }
 
 #[cfg(test)]
@@ -107,6 +165,19 @@ mod tests {
     }
 
     #[test]
+    fn answers_from_passages_say_nothing_the_passages_do_not() {
+        let sources =
+            ["Library hours: the library opens at 9 am and closes at 6 pm on weekdays.", "When does the library close?"];
+        assert!(grounded("The library closes at 6 pm on weekdays.", &sources));
+        // What SmolLM2-135M answered: the facts mixed up.
+        assert!(!grounded("The library closes at 9 am on weekdays and 6 pm on weekends.", &sources));
+        assert!(!grounded("It closes at 7 pm.", &sources));
+        let zh = ["借书期限三周，可以续借一次。", "借书可以借多久？"];
+        assert!(grounded("借书期限是三周。", &zh));
+        assert!(!grounded("你是一个有帮助的助手；可以续倒", &zh));
+    }
+
+    #[test]
     fn loops_recitals_and_the_wrong_language_are_rejected() {
         let cands = vec![c("cat", "猫", 0.99)];
         // What SmolLM2-135M wrote for "这是什么动物?" about a cat.
@@ -115,6 +186,12 @@ mod tests {
         assert!(!is_sound("The answer is cat, 猫.", &cands, Language::Zh), "English answer to a Chinese question");
         assert!(!is_sound("It is a cat (0.99).", &cands, Language::En), "recites the probability");
         assert!(!is_sound("The top label is cat.", &cands, Language::En));
+        // What it wrote for "What does it like to eat?" about the cat.
+        assert!(!is_fluent(
+            "The photo shows a cat, which is a common animal in the context of food. The cat is often served in dishes.",
+            Language::En
+        ));
+        assert!(is_fluent("Cats like to eat fish and meat.", Language::En));
         assert!(is_sound("这是一只猫。它很可爱。", &cands, Language::Zh));
         assert!(is_sound("It is a cat. Cats like to sleep.", &cands, Language::En));
     }
