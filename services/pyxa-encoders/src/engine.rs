@@ -64,7 +64,8 @@ pub struct ImageTimings {
 type ImageOutput = (Embedding, Option<Vec<f32>>, Duration);
 
 struct ImageJob {
-    pixels: Vec<f32>,
+    /// One CHW tensor per view of the photo (see `Preprocess::views`).
+    views: Vec<Vec<f32>>,
     reply: oneshot::Sender<Result<ImageOutput>>,
 }
 
@@ -159,8 +160,8 @@ impl OnnxEncoder {
             let t0 = Instant::now();
             let img = preprocess::decode(&bytes, limits)?;
             let t1 = Instant::now();
-            let pixels = preprocess::to_tensor(&img.rgb, &spec)?;
-            Ok((pixels, t1 - t0, t1.elapsed()))
+            let views = preprocess::to_views(&img.rgb, &spec)?;
+            Ok((views, t1 - t0, t1.elapsed()))
         })
         .await
         .map_err(|e| Error::internal(format!("preprocess task: {e}")))??;
@@ -168,10 +169,11 @@ impl OnnxEncoder {
         Ok((ImageEncoding { embedding, class_probs }, ImageTimings { decode, preprocess: prep, inference }))
     }
 
-    /// Queue an already preprocessed CHW tensor (used by the benchmark to time inference alone).
-    pub async fn infer_pixels(&self, pixels: Vec<f32>) -> Result<(Embedding, Option<Vec<f32>>, Duration)> {
+    /// Queue the already preprocessed views of one photo (the benchmark uses it to time
+    /// inference alone).
+    pub async fn infer_pixels(&self, views: Vec<Vec<f32>>) -> Result<(Embedding, Option<Vec<f32>>, Duration)> {
         let (reply, rx) = oneshot::channel();
-        self.image_tx.try_send(ImageJob { pixels, reply }).map_err(queue_error)?;
+        self.image_tx.try_send(ImageJob { views, reply }).map_err(queue_error)?;
         rx.await.map_err(|_| Error::internal("image encoder thread stopped"))?
     }
 }
@@ -208,7 +210,7 @@ impl Encoder for OnnxEncoder {
         let pixels = tokio::task::spawn_blocking(move || {
             let img = image::RgbImage::from_raw(width, height, rgb)
                 .ok_or_else(|| Error::new(ErrorCode::InvalidImage, "the pixel buffer does not match its size"))?;
-            preprocess::to_tensor(&img, &spec)
+            preprocess::to_views(&img, &spec)
         })
         .await
         .map_err(|e| Error::internal(format!("preprocess task: {e}")))??;
@@ -261,8 +263,8 @@ impl ImageWorker {
     fn run(mut self, mut rx: mpsc::Receiver<ImageJob>, max_batch: usize) {
         while let Some(batch) = next_batch(&mut rx, max_batch) {
             let started = Instant::now();
-            let (pixels, replies): (Vec<Vec<f32>>, Vec<_>) = batch.into_iter().map(|j| (j.pixels, j.reply)).unzip();
-            let result = self.infer(&pixels);
+            let (views, replies): (Vec<Vec<Vec<f32>>>, Vec<_>) = batch.into_iter().map(|j| (j.views, j.reply)).unzip();
+            let result = self.infer_views(&views);
             let elapsed = started.elapsed();
             match result {
                 Ok(rows) => {
@@ -277,6 +279,33 @@ impl ImageWorker {
                 }
             }
         }
+    }
+
+    /// Runs every view of every photo in one batch, then averages each photo's views: class
+    /// probabilities by their mean, embeddings by the normalised mean of the normalised rows.
+    fn infer_views(&mut self, photos: &[Vec<Vec<f32>>]) -> Result<Vec<(Embedding, Option<Vec<f32>>)>> {
+        let flat: Vec<Vec<f32>> = photos.iter().flatten().cloned().collect();
+        let mut rows = self.infer(&flat)?.into_iter();
+        let mut out = Vec::with_capacity(photos.len());
+        for photo in photos {
+            let views: Vec<_> = rows.by_ref().take(photo.len()).collect();
+            if views.len() != photo.len() || views.is_empty() {
+                return Err(inference_error("a photo without views"));
+            }
+            let count = views.len() as f32;
+            let mut embedding = vec![0f32; self.dim];
+            let mut probs: Option<Vec<f32>> = None;
+            for (emb, p) in views {
+                embedding.iter_mut().zip(&emb).for_each(|(a, b)| *a += b);
+                if let Some(p) = p {
+                    let sum = probs.get_or_insert_with(|| vec![0f32; p.len()]);
+                    sum.iter_mut().zip(&p).for_each(|(a, b)| *a += b / count);
+                }
+            }
+            l2_normalize(&mut embedding);
+            out.push((embedding, probs));
+        }
+        Ok(out)
     }
 
     fn infer(&mut self, images: &[Vec<f32>]) -> Result<Vec<(Embedding, Option<Vec<f32>>)>> {

@@ -7,7 +7,7 @@ use std::io::Cursor;
 use fast_image_resize::{self as fr, images::Image as FrImage, FilterType, PixelType, ResizeAlg, ResizeOptions};
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 use pyxa_core::{Error, Result};
-use pyxa_models::manifest::{Interpolation, Preprocess};
+use pyxa_models::manifest::{Interpolation, Preprocess, View};
 
 /// Bounds on what pyxa agrees to decode.
 #[derive(Debug, Clone, Copy)]
@@ -150,6 +150,56 @@ fn flatten_on_white(img: DynamicImage) -> image::RgbImage {
     out
 }
 
+/// Every view the manifest asks for, each a CHW float tensor of `3*crop*crop`.
+pub fn to_views(img: &image::RgbImage, spec: &Preprocess) -> Result<Vec<Vec<f32>>> {
+    spec.views()
+        .iter()
+        .map(|view| match view {
+            View::CentreCrop => to_tensor(img, spec),
+            View::Letterbox => letterbox(img, spec),
+        })
+        .collect()
+}
+
+fn resize(img: &image::RgbImage, width: u32, height: u32, interpolation: Interpolation) -> Result<FrImage<'static>> {
+    let (w, h) = img.dimensions();
+    let src = fr::images::ImageRef::new(w, h, img.as_raw(), PixelType::U8x3)
+        .map_err(|e| Error::internal(format!("resize source: {e}")))?;
+    let mut dst = FrImage::new(width, height, PixelType::U8x3);
+    let filter = match interpolation {
+        Interpolation::Bicubic => FilterType::CatmullRom,
+        Interpolation::Bilinear => FilterType::Bilinear,
+    };
+    fr::Resizer::new()
+        .resize(&src, &mut dst, &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(filter)))
+        .map_err(|e| Error::internal(format!("resize: {e}")))?;
+    Ok(dst)
+}
+
+/// Copies a `width` x `height` RGB block (row stride `stride` bytes, starting at `left`, `top`)
+/// into a normalised CHW tensor at offset (`x0`, `y0`); the rest of the tensor stays 0, which
+/// is the mean colour after normalisation.
+struct Placement {
+    left: usize,
+    top: usize,
+    width: usize,
+    height: usize,
+    x0: usize,
+    y0: usize,
+}
+
+fn normalise_into(out: &mut [f32], side: usize, buf: &[u8], stride: usize, at: Placement, spec: &Preprocess) {
+    let plane = side * side;
+    for y in 0..at.height {
+        let row = &buf[(at.top + y) * stride + at.left * 3..][..at.width * 3];
+        for x in 0..at.width {
+            for c in 0..3 {
+                out[c * plane + (at.y0 + y) * side + at.x0 + x] = (f32::from(row[x * 3 + c]) - spec.mean[c]) / spec.std[c];
+            }
+        }
+    }
+}
+
 /// Resize (short side), centre-crop and normalise into a CHW float tensor of `3*crop*crop`.
 pub fn to_tensor(img: &image::RgbImage, spec: &Preprocess) -> Result<Vec<f32>> {
     let (w, h) = img.dimensions();
@@ -162,32 +212,30 @@ pub fn to_tensor(img: &image::RgbImage, spec: &Preprocess) -> Result<Vec<f32>> {
     };
     let nw = nw.max(spec.crop);
     let nh = nh.max(spec.crop);
-    let src = fr::images::ImageRef::new(w, h, img.as_raw(), PixelType::U8x3)
-        .map_err(|e| Error::internal(format!("resize source: {e}")))?;
-    let mut dst = FrImage::new(nw, nh, PixelType::U8x3);
-    let filter = match spec.interpolation {
-        Interpolation::Bicubic => FilterType::CatmullRom,
-        Interpolation::Bilinear => FilterType::Bilinear,
-    };
-    fr::Resizer::new()
-        .resize(&src, &mut dst, &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(filter)))
-        .map_err(|e| Error::internal(format!("resize: {e}")))?;
+    let dst = resize(img, nw, nh, spec.interpolation)?;
     let crop = spec.crop as usize;
     // torchvision's CenterCrop rounds the offsets.
     let left = ((f64::from(nw - spec.crop)) / 2.0).round() as usize;
     let top = ((f64::from(nh - spec.crop)) / 2.0).round() as usize;
-    let buf = dst.buffer();
-    let stride = nw as usize * 3;
-    let plane = crop * crop;
-    let mut out = vec![0f32; 3 * plane];
-    for y in 0..crop {
-        let row = &buf[(top + y) * stride + left * 3..][..crop * 3];
-        for x in 0..crop {
-            for c in 0..3 {
-                out[c * plane + y * crop + x] = (f32::from(row[x * 3 + c]) - spec.mean[c]) / spec.std[c];
-            }
-        }
-    }
+    let mut out = vec![0f32; 3 * crop * crop];
+    let at = Placement { left, top, width: crop, height: crop, x0: 0, y0: 0 };
+    normalise_into(&mut out, crop, dst.buffer(), nw as usize * 3, at, spec);
+    Ok(out)
+}
+
+/// The whole photo: long side resized to `crop`, centred on a mean-colour square.
+pub fn letterbox(img: &image::RgbImage, spec: &Preprocess) -> Result<Vec<f32>> {
+    let (w, h) = img.dimensions();
+    let long = u64::from(w.max(h).max(1));
+    let side = u64::from(spec.crop);
+    let nw = ((u64::from(w) * side + long / 2) / long).clamp(1, side) as u32;
+    let nh = ((u64::from(h) * side + long / 2) / long).clamp(1, side) as u32;
+    let dst = resize(img, nw, nh, spec.interpolation)?;
+    let crop = spec.crop as usize;
+    let mut out = vec![0f32; 3 * crop * crop];
+    let (nw, nh) = (nw as usize, nh as usize);
+    let at = Placement { left: 0, top: 0, width: nw, height: nh, x0: (crop - nw) / 2, y0: (crop - nh) / 2 };
+    normalise_into(&mut out, crop, dst.buffer(), nw * 3, at, spec);
     Ok(out)
 }
 
@@ -249,12 +297,42 @@ mod tests {
     #[test]
     fn tensor_has_the_crop_shape_and_normalisation() {
         let img = image::RgbImage::from_pixel(300, 200, image::Rgb([127, 255, 0]));
-        let spec =
-            Preprocess { resize_short: 256, crop: 224, mean: [127.0; 3], std: [128.0; 3], interpolation: Interpolation::Bicubic };
+        let spec = Preprocess {
+            resize_short: 256,
+            crop: 224,
+            mean: [127.0; 3],
+            std: [128.0; 3],
+            interpolation: Interpolation::Bicubic,
+            views: vec![],
+        };
         let t = to_tensor(&img, &spec).unwrap();
         assert_eq!(t.len(), 3 * 224 * 224);
         assert!((t[0] - 0.0).abs() < 1e-6);
         assert!((t[224 * 224] - 1.0).abs() < 1e-6);
         assert!((t[2 * 224 * 224] + 127.0 / 128.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn letterbox_keeps_the_whole_photo_on_a_mean_coloured_square() {
+        // A 400x100 white strip: 224x56 of it in the middle rows, mean colour (0) above and below.
+        let img = image::RgbImage::from_pixel(400, 100, image::Rgb([255, 255, 255]));
+        let spec = Preprocess {
+            resize_short: 256,
+            crop: 224,
+            mean: [127.0; 3],
+            std: [128.0; 3],
+            interpolation: Interpolation::Bicubic,
+            views: vec![View::CentreCrop, View::Letterbox],
+        };
+        let views = to_views(&img, &spec).unwrap();
+        assert_eq!(views.len(), 2);
+        let lb = &views[1];
+        let white = 128.0 / 128.0;
+        let at = |x: usize, y: usize| lb[y * 224 + x];
+        assert_eq!(at(112, 0), 0.0, "padding above");
+        assert_eq!(at(112, 223), 0.0, "padding below");
+        assert!((at(0, 112) - white).abs() < 1e-6 && (at(223, 112) - white).abs() < 1e-6, "the full width is kept");
+        let rows_of_photo = (0..224).filter(|&y| at(112, y) != 0.0).count();
+        assert_eq!(rows_of_photo, 56);
     }
 }

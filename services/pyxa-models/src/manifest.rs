@@ -76,6 +76,32 @@ pub struct Preprocess {
     pub std: [f32; 3],
     #[serde(default)]
     pub interpolation: Interpolation,
+    /// The views of a photo the image tower sees; their class probabilities and embeddings are
+    /// averaged. Empty means one centre crop (and keeps older manifests' embedding space).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub views: Vec<View>,
+}
+
+impl Preprocess {
+    /// The views to run, in order (a centre crop when the manifest names none).
+    pub fn views(&self) -> &[View] {
+        if self.views.is_empty() {
+            &[View::CentreCrop]
+        } else {
+            &self.views
+        }
+    }
+}
+
+/// One way of fitting a photo into the tower's square input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum View {
+    /// Short side resized to `resize_short`, then the centre `crop` x `crop`: what the
+    /// classifier was trained on, but it cuts off the edges of a wide or tall photo.
+    CentreCrop,
+    /// The whole photo, long side resized to `crop`, padded with the mean colour.
+    Letterbox,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

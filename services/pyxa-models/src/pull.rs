@@ -3,7 +3,7 @@
 //! a half-installed artifact. Every step is idempotent.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use pyxa_core::{Error, ErrorCode, Result};
 
@@ -40,6 +40,9 @@ pub fn pull(home: &Home, name: &str, force: bool) -> Result<PathBuf> {
     })?;
     let target = home.target(artifact);
     if installed(home, artifact) && !force {
+        if artifact.kind == "bundle" {
+            refresh_bundle_manifest(&target)?;
+        }
         say(format!("{name}: already installed at {}", target.display()));
         return Ok(target);
     }
@@ -82,6 +85,20 @@ pub fn pull(home: &Home, name: &str, force: bool) -> Result<PathBuf> {
     Ok(target)
 }
 
+/// A bundle converted by this build's converter whose manifest predates a change that needs no
+/// new weights (say, another preprocessing view) gets the current manifest written in place,
+/// its file checksums recomputed; the changed embedding space then re-embeds stored items.
+fn refresh_bundle_manifest(target: &Path) -> Result<()> {
+    let (have, mut want) = (manifest::open(target)?, default_manifest()?);
+    if (&have.image.preprocess, have.dim, have.logit_scale) == (&want.image.preprocess, want.dim, want.logit_scale)
+        && serde_json::to_value(&have.text).ok() == serde_json::to_value(&want.text).ok()
+    {
+        return Ok(());
+    }
+    say(format!("updating {} to this version's manifest (same weights)", target.display()));
+    manifest::write_manifest_with_checksums(target, &mut want)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +126,26 @@ mod tests {
         assert!(!installed(&home, &artifact), "a MiniLM bundle must be rebuilt");
         fake_bundle(&home, &artifact, &default_manifest().unwrap().name);
         assert!(installed(&home, &artifact));
+        let _ = fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn an_installed_bundle_gets_the_current_manifest_without_a_rebuild() {
+        let root = std::env::temp_dir().join(format!("pyxa-refresh-{}", std::process::id()));
+        let home = Home::new(root.clone());
+        let artifact = registry().unwrap()["default"].clone();
+        fake_bundle(&home, &artifact, &default_manifest().unwrap().name);
+        let dir = home.target(&artifact);
+        let mut old = manifest::open(&dir).unwrap();
+        old.image.preprocess.views.clear();
+        fs::write(dir.join(manifest::MANIFEST_FILE), serde_json::to_vec(&old).unwrap()).unwrap();
+        let old_space = manifest::open(&dir).unwrap().embedding_space();
+
+        pull(&home, "default", false).unwrap();
+        let now = manifest::open(&dir).unwrap();
+        assert_eq!(now.image.preprocess, default_manifest().unwrap().image.preprocess);
+        assert_ne!(now.embedding_space(), old_space, "stored items must be re-embedded");
+        assert!(now.files.iter().all(|f| !f.sha256.is_empty()));
         let _ = fs::remove_dir_all(root);
     }
 }

@@ -14,9 +14,13 @@ from PIL import Image
 from tokenizers import Tokenizer
 
 
-def preprocess(path: Path, spec: dict) -> np.ndarray:
-    img = Image.open(path)
-    img = img.convert("RGB")
+def normalise(img: Image.Image, spec: dict) -> np.ndarray:
+    x = np.asarray(img, dtype=np.float32)
+    x = (x - np.array(spec["mean"], dtype=np.float32)) / np.array(spec["std"], dtype=np.float32)
+    return x.transpose(2, 0, 1)
+
+
+def centre_crop(img: Image.Image, spec: dict) -> np.ndarray:
     w, h = img.size
     short = spec["resize_short"]
     if w <= h:
@@ -27,10 +31,24 @@ def preprocess(path: Path, spec: dict) -> np.ndarray:
     crop = spec["crop"]
     left = int(round((nw - crop) / 2.0))
     top = int(round((nh - crop) / 2.0))
-    img = img.crop((left, top, left + crop, top + crop))
-    x = np.asarray(img, dtype=np.float32)
-    x = (x - np.array(spec["mean"], dtype=np.float32)) / np.array(spec["std"], dtype=np.float32)
-    return x.transpose(2, 0, 1)
+    return normalise(img.crop((left, top, left + crop, top + crop)), spec)
+
+
+def letterbox(img: Image.Image, spec: dict) -> np.ndarray:
+    w, h = img.size
+    side = spec["crop"]
+    long = max(w, h)
+    nw, nh = max(1, round(w * side / long)), max(1, round(h * side / long))
+    canvas = Image.new("RGB", (side, side), tuple(int(m) for m in spec["mean"]))
+    canvas.paste(img.resize((nw, nh), Image.BICUBIC), ((side - nw) // 2, (side - nh) // 2))
+    return normalise(canvas, spec)
+
+
+def preprocess(path: Path, spec: dict) -> np.ndarray:
+    """Every view the manifest asks for (pyxa averages them), stacked: [views, 3, crop, crop]."""
+    img = Image.open(path).convert("RGB")
+    views = spec.get("views") or ["centre_crop"]
+    return np.stack([{"centre_crop": centre_crop, "letterbox": letterbox}[v](img, spec) for v in views])
 
 
 def rate(fn, seconds: float, per_call: int) -> dict:
@@ -71,8 +89,8 @@ def main() -> None:
         i[0] += 1
 
     tensors = [preprocess(p, spec) for p in a.photos]
-    batch1 = [t[None] for t in tensors]
-    batch8 = np.stack([tensors[k % len(tensors)] for k in range(8)])
+    batch1 = list(tensors)
+    batch8 = np.concatenate([tensors[k % len(tensors)] for k in range(8)])
     inp = manifest["image"]["input"]
 
     def infer1():
@@ -83,14 +101,15 @@ def main() -> None:
         img_sess.run([out_name], {inp: batch8})
 
     def end_to_end():
-        x = preprocess(a.photos[i[0] % len(a.photos)], spec)[None]
+        x = preprocess(a.photos[i[0] % len(a.photos)], spec)
         img_sess.run([out_name], {inp: x})
         i[0] += 1
 
     tok = Tokenizer.from_file(str(a.bundle / manifest["text"]["tokenizer"]))
     tok.enable_truncation(manifest["text"].get("max_length", 77))
     tok.enable_padding()
-    texts = [f"a photo of a thing number {k}, seen from the side" for k in range(64)]
+    prefix = manifest["text"].get("prefix", "")  # pyxa puts it before every text too
+    texts = [f"{prefix}a photo of a thing number {k}, seen from the side" for k in range(64)]
     names = {x.name for x in txt_sess.get_inputs()}
     txt_out = manifest["text"]["output"]
 

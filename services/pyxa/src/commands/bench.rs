@@ -120,7 +120,7 @@ async fn encoders(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
             while Instant::now() < deadline || lat.is_empty() {
                 let t = Instant::now();
                 let img = preprocess::decode(&bytes[i % bytes.len()], limits)?;
-                preprocess::to_tensor(&img.rgb, &spec)?;
+                preprocess::to_views(&img.rgb, &spec)?;
                 lat.push(t.elapsed());
                 i += 1;
             }
@@ -129,10 +129,10 @@ async fn encoders(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
         })
         .await??
     };
-    let tensors: Arc<Vec<Vec<f32>>> = Arc::new(
+    let tensors: Arc<Vec<Vec<Vec<f32>>>> = Arc::new(
         bytes
             .iter()
-            .map(|b| preprocess::to_tensor(&preprocess::decode(b, limits)?.rgb, &spec))
+            .map(|b| preprocess::to_views(&preprocess::decode(b, limits)?.rgb, &spec))
             .collect::<pyxa_core::Result<_>>()?,
     );
     let enc = encoder.clone();
