@@ -83,9 +83,12 @@ error_codes! {
     ConversionFailed = "conversion_failed", Setup;
     DatabaseUnavailable = "database_unavailable", Unavailable;
     DownloadFailed = "download_failed", Setup;
+    DocumentTooLarge = "document_too_large", TooLarge;
     DuplicateAnswer = "duplicate_answer", Conflict;
+    DuplicateDocument = "duplicate_document", Conflict;
     DuplicateFeedback = "duplicate_feedback", Conflict;
     DuplicateItem = "duplicate_item", Conflict;
+    EmptyDocument = "empty_document", InvalidInput;
     EmptyFeedback = "empty_feedback", InvalidInput;
     EmptyImage = "empty_image", InvalidInput;
     EmptyItem = "empty_item", InvalidInput;
@@ -107,6 +110,7 @@ error_codes! {
     InvalidCollectionName = "invalid_collection_name", InvalidInput;
     InvalidDatabaseUrl = "invalid_database_url", InvalidInput;
     InvalidDim = "invalid_dim", InvalidInput;
+    InvalidDocument = "invalid_document", InvalidInput;
     InvalidFilter = "invalid_filter", InvalidInput;
     InvalidImage = "invalid_image", InvalidInput;
     InvalidImageUrl = "invalid_image_url", InvalidInput;
@@ -161,8 +165,10 @@ error_codes! {
     UnknownBlob = "unknown_blob", NotFound;
     UnknownCollection = "unknown_collection", NotFound;
     UnknownConversation = "unknown_conversation", NotFound;
+    UnknownDocument = "unknown_document", NotFound;
     UnknownItem = "unknown_item", NotFound;
     UnsupportedContentType = "unsupported_content_type", UnsupportedMedia;
+    UnsupportedDocument = "unsupported_document", UnsupportedMedia;
     UploadTooLarge = "upload_too_large", TooLarge;
     VectorDimMismatch = "vector_dim_mismatch", InvalidInput;
     VectorPayloadCorrupt = "vector_payload_corrupt", Internal;

@@ -41,6 +41,8 @@ pub enum ItemKind {
     Image,
     Text,
     ImageText,
+    /// A passage of a document (its text, with the document's id, title and position).
+    Passage,
 }
 
 impl ItemKind {
@@ -49,6 +51,7 @@ impl ItemKind {
             ItemKind::Image => "image",
             ItemKind::Text => "text",
             ItemKind::ImageText => "image_text",
+            ItemKind::Passage => "passage",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -56,6 +59,7 @@ impl ItemKind {
             "image" => Some(ItemKind::Image),
             "text" => Some(ItemKind::Text),
             "image_text" => Some(ItemKind::ImageText),
+            "passage" => Some(ItemKind::Passage),
             _ => None,
         }
     }
@@ -305,4 +309,30 @@ pub trait ImageStore: Send + Sync {
     async fn put(&self, bytes: Vec<u8>) -> Result<(Blob, RgbPixels)>;
     async fn read_original(&self, hash: &str) -> Result<Vec<u8>>;
     async fn read_thumbnail(&self, hash: &str) -> Result<Vec<u8>>;
+}
+
+// ---------------------------------------------------------------- documents
+
+/// One passage of a document, in reading order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedPassage {
+    /// 0-based position of the passage in its document.
+    pub position: usize,
+    pub text: String,
+}
+
+/// A document's text, split into passages.
+#[derive(Debug, Clone)]
+pub struct ParsedDocument {
+    /// The document's own title (HTML `<title>`, a Markdown heading, PDF metadata) or its file name.
+    pub title: String,
+    /// `text/plain`, `text/markdown`, `text/html` or `application/pdf`.
+    pub mime: String,
+    pub passages: Vec<ParsedPassage>,
+}
+
+/// Reads an uploaded document (plain text, Markdown, HTML, PDF) and splits its text into
+/// passages for retrieval. CPU-bound and synchronous: call it from a blocking thread.
+pub trait DocumentParser: Send + Sync {
+    fn parse(&self, file_name: &str, bytes: &[u8]) -> Result<ParsedDocument>;
 }

@@ -66,6 +66,35 @@ pub struct Item {
     pub state: IndexState,
     /// The embedding space of the stored vectors (none: stored before spaces were recorded).
     pub space: Option<String>,
+    /// For a passage: the document it comes from and where in it.
+    pub document: Option<DocumentRef>,
+    pub created_at: Timestamp,
+}
+
+/// Where a passage comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentRef {
+    pub id: String,
+    pub title: String,
+    /// 0-based position of the passage in the document.
+    pub position: i64,
+}
+
+/// An uploaded document; its passages are items of kind `passage`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Document {
+    pub id: String,
+    pub collection: String,
+    pub title: String,
+    pub file_name: String,
+    pub mime: String,
+    /// Size of the uploaded file.
+    pub bytes: i64,
+    /// sha256 of the uploaded file: the same file twice in a collection is one document.
+    pub content_hash: String,
+    pub passages: i64,
+    /// `pending` while its passages are being indexed, then `indexed`.
+    pub state: IndexState,
     pub created_at: Timestamp,
 }
 
@@ -83,6 +112,7 @@ pub struct NewItem {
     pub blob_hash: Option<String>,
     pub tenant: Option<String>,
     pub space: Option<String>,
+    pub document: Option<DocumentRef>,
     pub image_vector: Option<Embedding>,
     pub text_vector: Option<Embedding>,
 }
@@ -206,6 +236,22 @@ pub trait MetadataStore: Send + Sync {
     ) -> Result<()>;
     /// All indexed items of a collection with vectors (for rebuilding the vector store).
     async fn items_with_vectors(&self, collection: &str, after_id: Option<&str>, limit: i64) -> Result<Vec<ItemVectors>>;
+
+    // documents
+    /// Inserts in state `Pending`; `duplicate_document` conflict when the collection already
+    /// holds the same file.
+    async fn insert_document(&self, document: &Document) -> Result<()>;
+    async fn set_document_state(&self, document_id: &str, state: IndexState) -> Result<()>;
+    async fn get_document(&self, collection: &str, document_id: &str) -> Result<Option<Document>>;
+    async fn find_document_by_hash(&self, collection: &str, content_hash: &str) -> Result<Option<Document>>;
+    /// A collection's documents, newest first.
+    async fn list_documents(&self, collection: &str) -> Result<Vec<Document>>;
+    /// Ids of the document's passages (items), whatever their state.
+    async fn document_item_ids(&self, document_id: &str) -> Result<Vec<String>>;
+    /// Hard delete of the document and its passages (after the vector store forgot them).
+    async fn purge_document(&self, document_id: &str) -> Result<()>;
+    /// Documents not `Indexed` (an upload or a deletion a crash interrupted).
+    async fn unsettled_documents(&self) -> Result<Vec<Document>>;
 
     // blobs
     /// Records the blob if new (content-addressed, idempotent).

@@ -80,6 +80,7 @@ pub(crate) async fn delete_collection(pool: &AnyPool, name: &str) -> Result<()> 
     let mut tx = pool.begin().await.map_err(db_err)?;
     // Explicitly, not only by ON DELETE CASCADE: no orphan even where foreign keys are off.
     sqlx::query("DELETE FROM items WHERE collection = $1").bind(name).execute(&mut *tx).await.map_err(db_err)?;
+    sqlx::query("DELETE FROM documents WHERE collection = $1").bind(name).execute(&mut *tx).await.map_err(db_err)?;
     let done = sqlx::query("DELETE FROM collections WHERE name = $1").bind(name).execute(&mut *tx).await.map_err(db_err)?;
     if done.rows_affected() == 0 {
         // Nothing was deleted; dropping `tx` rolls back.

@@ -2,7 +2,7 @@
 //! Items in state `deleting` are invisible to readers but keep their content hash taken until
 //! they are purged.
 
-use pyxa_core::{Error, ErrorCode, IndexState, Item, ItemKind, ItemVectors, LabelCount, NewItem, Result};
+use pyxa_core::{DocumentRef, Error, ErrorCode, IndexState, Item, ItemKind, ItemVectors, LabelCount, NewItem, Result};
 use sqlx::any::AnyRow;
 use sqlx::error::ErrorKind as DbErrorKind;
 use sqlx::AnyPool;
@@ -15,7 +15,8 @@ const IN_CHUNK: usize = 500;
 
 macro_rules! item_cols {
     () => {
-        "id, collection, label, text, kind, metadata, content_hash, blob_hash, tenant, state, created_at, space, ocr_text"
+        "id, collection, label, text, kind, metadata, content_hash, blob_hash, tenant, state, created_at, space, ocr_text, \
+         document_id, document_title, position"
     };
 }
 macro_rules! item_vector_cols {
@@ -41,8 +42,17 @@ fn item_from_row(row: &AnyRow) -> Result<Item> {
         state: IndexState::parse(&state).ok_or_else(|| corrupt("item state", &state))?,
         space: get(row, "space")?,
         ocr_text: get(row, "ocr_text")?,
+        document: document_ref(row)?,
         created_at: get(row, "created_at")?,
     })
+}
+
+fn document_ref(row: &AnyRow) -> Result<Option<DocumentRef>> {
+    let id: Option<String> = get(row, "document_id")?;
+    let Some(id) = id else { return Ok(None) };
+    let title: Option<String> = get(row, "document_title")?;
+    let position: Option<i64> = get(row, "position")?;
+    Ok(Some(DocumentRef { id, title: title.unwrap_or_default(), position: position.unwrap_or(0) }))
 }
 
 fn item_vectors_from_row(row: &AnyRow) -> Result<ItemVectors> {
@@ -59,7 +69,7 @@ pub(crate) async fn insert_item(pool: &AnyPool, item: NewItem) -> Result<Item> {
     sqlx::query(concat!(
         "INSERT INTO items (",
         item_vector_cols!(),
-        ", updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $11)"
+        ", updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $11)"
     ))
     .bind(&item.id)
     .bind(&item.collection)
@@ -74,6 +84,9 @@ pub(crate) async fn insert_item(pool: &AnyPool, item: NewItem) -> Result<Item> {
     .bind(now)
     .bind(&item.space)
     .bind(&item.ocr_text)
+    .bind(item.document.as_ref().map(|d| d.id.clone()))
+    .bind(item.document.as_ref().map(|d| d.title.clone()))
+    .bind(item.document.as_ref().map(|d| d.position))
     .bind(vector_bytes(&item.image_vector))
     .bind(vector_bytes(&item.text_vector))
     .execute(pool)
@@ -100,6 +113,7 @@ pub(crate) async fn insert_item(pool: &AnyPool, item: NewItem) -> Result<Item> {
         state,
         space: item.space,
         ocr_text: item.ocr_text,
+        document: item.document,
         created_at: now,
     })
 }

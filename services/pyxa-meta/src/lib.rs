@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use pyxa_core::{
-    AnswerRecord, Blob, Collection, ConversationSummary, Error, Feedback, IndexState, Item, ItemVectors, LabelCount,
+    AnswerRecord, Blob, Collection, ConversationSummary, Document, Error, Feedback, IndexState, Item, ItemVectors, LabelCount,
     MetadataStore, NewItem, Result,
 };
 use sqlx::any::AnyPoolOptions;
@@ -26,6 +26,7 @@ mod answers;
 mod blobs;
 mod collections;
 mod conversations;
+mod documents;
 mod errors;
 mod items;
 mod rows;
@@ -262,6 +263,48 @@ impl MetadataStore for SqlStore {
     #[tracing::instrument(skip_all, fields(collection = collection, limit = limit))]
     async fn items_with_vectors(&self, collection: &str, after_id: Option<&str>, limit: i64) -> Result<Vec<ItemVectors>> {
         items::items_with_vectors(&self.pool, collection, after_id, limit).await
+    }
+
+    // ------------------------------------------------------------------------------ documents
+
+    #[tracing::instrument(skip_all, fields(collection = %document.collection, document = %document.id))]
+    async fn insert_document(&self, document: &Document) -> Result<()> {
+        documents::insert_document(&self.pool, document).await
+    }
+
+    #[tracing::instrument(skip_all, fields(document = document_id, state = state.as_str()))]
+    async fn set_document_state(&self, document_id: &str, state: IndexState) -> Result<()> {
+        documents::set_document_state(&self.pool, document_id, state).await
+    }
+
+    #[tracing::instrument(skip_all, fields(collection = collection, document = document_id))]
+    async fn get_document(&self, collection: &str, document_id: &str) -> Result<Option<Document>> {
+        documents::get_document(&self.pool, collection, document_id).await
+    }
+
+    #[tracing::instrument(skip_all, fields(collection = collection))]
+    async fn find_document_by_hash(&self, collection: &str, content_hash: &str) -> Result<Option<Document>> {
+        documents::find_document_by_hash(&self.pool, collection, content_hash).await
+    }
+
+    #[tracing::instrument(skip_all, fields(collection = collection))]
+    async fn list_documents(&self, collection: &str) -> Result<Vec<Document>> {
+        documents::list_documents(&self.pool, collection).await
+    }
+
+    #[tracing::instrument(skip_all, fields(document = document_id))]
+    async fn document_item_ids(&self, document_id: &str) -> Result<Vec<String>> {
+        documents::document_item_ids(&self.pool, document_id).await
+    }
+
+    #[tracing::instrument(skip_all, fields(document = document_id))]
+    async fn purge_document(&self, document_id: &str) -> Result<()> {
+        documents::purge_document(&self.pool, document_id).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn unsettled_documents(&self) -> Result<Vec<Document>> {
+        documents::unsettled_documents(&self.pool).await
     }
 
     // ---------------------------------------------------------------------------------- blobs

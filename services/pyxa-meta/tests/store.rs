@@ -4,7 +4,10 @@
 
 use std::path::PathBuf;
 
-use pyxa_core::{AnswerRecord, Blob, Embedding, Error, ErrorKind, Feedback, IndexState, ItemKind, MetadataStore, NewItem};
+use pyxa_core::{
+    AnswerRecord, Blob, Document, DocumentRef, Embedding, Error, ErrorKind, Feedback, IndexState, ItemKind, MetadataStore,
+    NewItem,
+};
 use pyxa_meta::SqlStore;
 use serde_json::json;
 use sqlx::Row;
@@ -93,6 +96,7 @@ async fn run_contract(url: &str, backend: &str) {
     answers_and_conversations(&store).await;
     feedback(&store).await;
     concurrency(&store).await;
+    documents(&store).await;
     delete_collection(&store).await;
     let before = snapshot(&store).await;
     store.close().await;
@@ -409,6 +413,51 @@ async fn concurrency(s: &SqlStore) {
     assert_eq!((summary.turns, turns.len(), summary.updated_at), (24, 24, 3_023));
 }
 
+async fn documents(s: &SqlStore) {
+    let doc = |id: &str, hash: &str| Document {
+        id: id.into(),
+        collection: "birds".into(),
+        title: "Garden birds 花园鸟类".into(),
+        file_name: "birds.md".into(),
+        mime: "text/markdown".into(),
+        bytes: 1234,
+        content_hash: hash.into(),
+        passages: 2,
+        state: IndexState::Pending,
+        created_at: 5_000,
+    };
+    s.insert_document(&doc("d1", "file-1")).await.unwrap();
+    let e = s.insert_document(&doc("d2", "file-1")).await.unwrap_err();
+    assert_err(&e, ErrorKind::Conflict, "duplicate_document");
+    for position in 0..2 {
+        let mut item = new_item("birds", &format!("d1#{position}"), None, None, Some(vector(position)));
+        item.kind = ItemKind::Passage;
+        item.document =
+            Some(DocumentRef { id: "d1".into(), title: "Garden birds 花园鸟类".into(), position: position as i64 });
+        let stored = s.insert_item(item).await.unwrap();
+        let back = s.get_item("birds", &stored.id).await.unwrap().unwrap();
+        assert_eq!((back.kind, back.document.as_ref().map(|d| d.position)), (ItemKind::Passage, Some(position as i64)));
+        assert_eq!(back.document.unwrap().title, "Garden birds 花园鸟类");
+    }
+    assert_eq!(s.unsettled_documents().await.unwrap().len(), 1);
+    s.set_document_state("d1", IndexState::Indexed).await.unwrap();
+    assert!(s.unsettled_documents().await.unwrap().is_empty());
+    let listed = s.list_documents("birds").await.unwrap();
+    assert_eq!(listed, vec![Document { state: IndexState::Indexed, ..doc("d1", "file-1") }]);
+    assert_eq!(s.find_document_by_hash("birds", "file-1").await.unwrap().unwrap().id, "d1");
+    assert_eq!(s.document_item_ids("d1").await.unwrap().len(), 2);
+    assert_err(&s.set_document_state("nope", IndexState::Indexed).await.unwrap_err(), ErrorKind::NotFound, "unknown_document");
+
+    // Purging takes the passages with it; other items stay.
+    let before = s.list_items("birds", None, 100, 0).await.unwrap().1;
+    s.purge_document("d1").await.unwrap();
+    assert_eq!(s.list_items("birds", None, 100, 0).await.unwrap().1, before - 2);
+    assert!(s.get_document("birds", "d1").await.unwrap().is_none());
+    assert!(s.document_item_ids("d1").await.unwrap().is_empty());
+    // A document left in the collection goes with it (see delete_collection).
+    s.insert_document(&doc("d3", "file-3")).await.unwrap();
+}
+
 async fn delete_collection(s: &SqlStore) {
     let items_of = |name: &'static str| async move {
         let row =
@@ -420,6 +469,7 @@ async fn delete_collection(s: &SqlStore) {
     s.delete_collection("busy").await.unwrap();
     assert_eq!(items_of("birds").await, 0);
     assert_eq!(items_of("busy").await, 0);
+    assert!(s.find_document_by_hash("birds", "file-3").await.unwrap().is_none());
     assert_eq!(s.get_collection("birds").await.unwrap(), None);
     let names: Vec<String> = s.list_collections().await.unwrap().into_iter().map(|c| c.name).collect();
     assert_eq!(names, ["plants"]);
@@ -545,6 +595,7 @@ fn new_item(collection: &str, hash: &str, label: Option<&str>, image: Option<Emb
         blob_hash: Some(format!("blob-{hash}")),
         tenant: Some("t1".into()),
         space: Some("bundle@1".into()),
+        document: None,
         image_vector: image,
         text_vector: text,
     }

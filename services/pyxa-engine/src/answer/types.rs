@@ -71,6 +71,24 @@ pub struct Citation {
     /// Text read from the cited item's photo.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ocr_text: Option<String>,
+    /// The start of the cited text (a passage, a note), to show beside the answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snippet: Option<String>,
+    /// For a passage: the document it comes from (id, title) and its position there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<pyxa_core::DocumentRef>,
+}
+
+/// Characters of a cited text shown as its snippet.
+pub const SNIPPET_CHARS: usize = 280;
+
+/// The first `SNIPPET_CHARS` characters of a text, with an ellipsis when cut.
+pub fn snippet(text: &str) -> String {
+    let mut out: String = text.chars().take(SNIPPET_CHARS).collect();
+    if text.chars().nth(SNIPPET_CHARS).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 /// Milliseconds spent in each step.

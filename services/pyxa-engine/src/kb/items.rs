@@ -138,6 +138,7 @@ impl KnowledgeBase {
             blob_hash,
             tenant,
             space: Some(self.space()),
+            document: None,
             image_vector,
             text_vector,
         };

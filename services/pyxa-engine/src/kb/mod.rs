@@ -2,6 +2,7 @@
 //! the image store, kept consistent: an item is acknowledged only once it is in both stores, and
 //! whatever a crash left half-done is settled by [`KnowledgeBase::repair`] at start-up.
 
+mod documents;
 mod items;
 mod reindex;
 mod repair;
@@ -10,10 +11,11 @@ mod search;
 use std::sync::Arc;
 
 use pyxa_core::{
-    Collection, Embedding, Encoder, Error, ErrorCode, ImageStore, Item, MetadataStore, Result, TextReader, VectorPoint,
-    VectorStore,
+    Collection, DocumentParser, Embedding, Encoder, Error, ErrorCode, ImageStore, Item, MetadataStore, Result, TextReader,
+    VectorPoint, VectorStore,
 };
 
+pub use documents::{clean_file_name, MAX_DOCUMENT_BYTES, MAX_DOCUMENT_PASSAGES};
 pub use items::MAX_PAGE;
 pub use items::{content_hash, is_image_id, searchable_text, ItemInput};
 pub use reindex::ReindexReport;
@@ -33,6 +35,8 @@ pub struct KnowledgeBase {
     pub images: Arc<dyn ImageStore>,
     /// Reads text printed in photos (OCR); none: photos carry no text.
     pub reader: Option<Arc<dyn TextReader>>,
+    /// Reads uploaded documents; none: documents are refused.
+    pub documents: Option<Arc<dyn DocumentParser>>,
 }
 
 /// The vector-store point of a stored item, with the vectors of `space`.
@@ -67,7 +71,13 @@ impl KnowledgeBase {
         meta: Arc<dyn MetadataStore>,
         images: Arc<dyn ImageStore>,
     ) -> Self {
-        Self { encoder, vectors, meta, images, reader: None }
+        Self { encoder, vectors, meta, images, reader: None, documents: None }
+    }
+
+    /// The same knowledge base reading uploaded documents with `parser`.
+    pub fn with_document_parser(mut self, parser: Arc<dyn DocumentParser>) -> Self {
+        self.documents = Some(parser);
+        self
     }
 
     /// The same knowledge base reading the text in photos with `reader`.

@@ -17,6 +17,12 @@ impl KnowledgeBase {
     /// Indexes items left `Pending` and finishes deletions left `Deleting`.
     pub async fn repair(&self) -> Result<RepairReport> {
         let mut report = RepairReport::default();
+        // A document upload or deletion a crash interrupted is removed whole: its upload was
+        // never acknowledged, its deletion was asked for.
+        for document in self.meta.unsettled_documents().await? {
+            self.remove_document(&document).await?;
+            report.purged += document.passages.max(0) as usize;
+        }
         loop {
             let batch = self.meta.unsettled_items(REPAIR_BATCH).await?;
             if batch.is_empty() {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use pyxa_core::{Embedding, Error, ErrorCode, IndexState, ItemKind, PayloadFilter, Result, VectorName, VectorQuery};
+use pyxa_core::{DocumentRef, Embedding, Error, ErrorCode, IndexState, ItemKind, PayloadFilter, Result, VectorName, VectorQuery};
 use serde::Serialize;
 
 use super::{KnowledgeBase, MAX_TOP_K};
@@ -20,6 +20,8 @@ pub struct Hit {
     pub ocr_text: Option<String>,
     /// The item's photo (sha256): an identical photo in a question is recognised by it.
     pub image: Option<String>,
+    /// For a passage: its document's id and title, and where in the document it is.
+    pub document: Option<DocumentRef>,
 }
 
 /// A search as the API takes it: a photo, a text, or both.
@@ -126,6 +128,7 @@ impl KnowledgeBase {
                 text: i.text.clone(),
                 ocr_text: i.ocr_text.clone(),
                 image: i.blob_hash.clone(),
+                document: i.document.clone(),
             })
             .collect();
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.item_id.cmp(&b.item_id)));

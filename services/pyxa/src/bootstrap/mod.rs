@@ -32,11 +32,13 @@ impl App {
         generator: &GeneratorArgs,
         settings: AnswerSettings,
     ) -> Result<App> {
-        let encoder: Arc<dyn Encoder> = load_encoder(common).await?;
+        let encoder = load_encoder(common).await?;
+        let parser = document_parser(&encoder)?;
         let mut kb = open_knowledge_base(encoder, stores, common.encoder_config().decode_limits).await?;
         if let Some(reader) = load_text_reader(common).await? {
             kb = kb.with_text_reader(reader);
         }
+        kb = kb.with_document_parser(parser);
         let generator = open_generator(common, generator).await?;
         Ok(App::new(kb, generator, settings))
     }
@@ -51,6 +53,12 @@ impl App {
 pub async fn load_encoder(common: &CommonArgs) -> Result<Arc<OnnxEncoder>> {
     let config = common.encoder_config();
     Ok(tokio::task::spawn_blocking(move || OnnxEncoder::load(&config)).await??)
+}
+
+/// Reads documents, splitting them into passages counted in the text encoder's own tokens.
+pub fn document_parser(encoder: &OnnxEncoder) -> Result<Arc<dyn pyxa_core::DocumentParser>> {
+    let tokenizer = encoder.bundle().path(&encoder.bundle().manifest.text.tokenizer)?;
+    Ok(Arc::new(pyxa_docs::Parser::with_tokenizer_file(&tokenizer, pyxa_docs::PassageSize::default())?))
 }
 
 /// The OCR reader per `--ocr`: `auto` loads it when its models are provisioned, `on` requires

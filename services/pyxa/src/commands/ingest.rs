@@ -1,5 +1,6 @@
-//! `pyxa ingest DIR --collection NAME`: labels from sub-folder names or a CSV/JSONL manifest,
-//! a progress bar, idempotent by content hash (safe to interrupt and re-run).
+//! `pyxa ingest DIR --collection NAME`: photos with labels from sub-folder names or a CSV/JSONL
+//! manifest, and documents (.txt, .md, .html, .pdf) split into passages; a progress bar,
+//! idempotent by content hash (safe to interrupt and re-run).
 
 use std::path::{Path, PathBuf};
 
@@ -27,12 +28,18 @@ const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "webp", "gif"];
 /// Items ingested at once.
 const INGEST_CONCURRENCY: usize = 4;
 
-/// One photo to ingest, with what the folder or the manifest says about it.
+/// One photo or document to ingest, with what the folder or the manifest says about it.
 struct Planned {
     file: PathBuf,
     label: Option<String>,
     text: Option<String>,
     metadata: Option<serde_json::Value>,
+    /// A document (by its extension): its passages become items.
+    document: bool,
+}
+
+fn is_document(path: &Path) -> bool {
+    path.file_name().and_then(|n| n.to_str()).and_then(pyxa_docs::DocumentFormat::from_file_name).is_some()
 }
 
 /// Every photo to ingest.
@@ -55,7 +62,8 @@ fn plan(dir: &Path, manifest: Option<&Path>) -> Result<Vec<Planned>> {
             if !file.starts_with(&root) {
                 bail!("{} is outside {}", row.file, root.display());
             }
-            rows.push(Planned { file, label: row.label, text: row.text, metadata: row.metadata });
+            let document = is_document(&file);
+            rows.push(Planned { file, label: row.label, text: row.text, metadata: row.metadata, document });
         }
     } else {
         let mut stack = vec![root.clone()];
@@ -75,7 +83,9 @@ fn plan(dir: &Path, manifest: Option<&Path>) -> Result<Vec<Planned>> {
                         .filter(|parent| *parent != root)
                         .and_then(|parent| parent.file_name())
                         .map(|n| n.to_string_lossy().into_owned());
-                    rows.push(Planned { file: p, label, text: None, metadata: None });
+                    rows.push(Planned { file: p, label, text: None, metadata: None, document: false });
+                } else if is_document(&p) {
+                    rows.push(Planned { file: p, label: None, text: None, metadata: None, document: true });
                 }
             }
         }
@@ -86,13 +96,15 @@ fn plan(dir: &Path, manifest: Option<&Path>) -> Result<Vec<Planned>> {
 pub async fn ingest(common: CommonArgs, args: IngestArgs) -> Result<()> {
     let rows = plan(&args.dir, args.manifest.as_deref())?;
     if rows.is_empty() {
-        bail!("no photos found in {}", args.dir.display());
+        bail!("no photos or documents found in {}", args.dir.display());
     }
     let encoder = crate::bootstrap::load_encoder(&common).await?;
-    let mut kb = crate::bootstrap::open_knowledge_base(encoder, &args.stores, common.encoder_config().decode_limits).await?;
+    let mut kb =
+        crate::bootstrap::open_knowledge_base(encoder.clone(), &args.stores, common.encoder_config().decode_limits).await?;
     if let Some(reader) = crate::bootstrap::load_text_reader(&common).await? {
         kb = kb.with_text_reader(reader);
     }
+    kb = kb.with_document_parser(crate::bootstrap::document_parser(&encoder)?);
     kb.ensure_collection(&args.collection).await?;
     let bar = indicatif::ProgressBar::new(rows.len() as u64);
     bar.set_style(
@@ -102,11 +114,16 @@ pub async fn ingest(common: CommonArgs, args: IngestArgs) -> Result<()> {
     // A few items in flight at once: the encoder batches their photos and the vector store
     // shares one flush among their writes (group commit).
     let results = futures::stream::iter(rows)
-        .map(|Planned { file, label, text, metadata }| {
+        .map(|Planned { file, label, text, metadata, document }| {
             let (kb, bar, collection) = (&kb, &bar, &args.collection);
             async move {
                 let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 let outcome = match std::fs::read(&file) {
+                    Ok(bytes) if document => match kb.add_document(collection, &name, bytes).await {
+                        Ok(_) => Ok(true),
+                        Err(e) if e.code == ErrorCode::DuplicateDocument => Ok(false),
+                        Err(e) => Err(e.to_string()),
+                    },
                     Ok(bytes) => {
                         let mut metadata = metadata.unwrap_or_else(|| serde_json::json!({}));
                         if let Some(obj) = metadata.as_object_mut() {
@@ -166,8 +183,10 @@ mod tests {
         let d = scratch("folders");
         let rows = plan(&d, None).unwrap();
         let labels: Vec<Option<String>> = rows.iter().map(|r| r.label.clone()).collect();
-        assert_eq!(rows.len(), 2, "the .txt file is skipped");
+        assert_eq!(rows.len(), 3, "two photos and a document");
         assert!(labels.contains(&Some("cats".into())) && labels.contains(&None), "{labels:?}");
+        let documents: Vec<&Path> = rows.iter().filter(|r| r.document).map(|r| r.file.as_path()).collect();
+        assert!(documents.len() == 1 && documents[0].ends_with("notes.txt"), "{documents:?}");
     }
 
     #[test]

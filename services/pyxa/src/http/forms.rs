@@ -77,6 +77,46 @@ async fn read_multipart(
     Ok((fields, image))
 }
 
+/// A file from a multipart form: its name (from the part's `filename`) and bytes.
+pub struct UploadedFile {
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Reads a multipart form that carries exactly one file in the part named `field`; other parts
+/// are refused so that a client's mistake is not silently ignored.
+pub async fn read_one_file(req: &HttpRequest, payload: web::Payload, field_name: &str, max_bytes: usize) -> Result<UploadedFile> {
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    if !content_type.starts_with("multipart/form-data") {
+        return Err(Error::new(
+            ErrorCode::UnsupportedContentType,
+            format!("send multipart/form-data with a {field_name:?} file"),
+        ));
+    }
+    let mut multipart = Multipart::new(req.headers(), payload);
+    let mut file = None;
+    while let Some(field) = multipart.next().await {
+        let mut field = field.map_err(|e| Error::new(ErrorCode::InvalidMultipart, e.to_string()))?;
+        let name = field.name().unwrap_or("").to_string();
+        if name != field_name || file.is_some() {
+            return Err(Error::new(
+                ErrorCode::InvalidMultipart,
+                format!("send one {field_name:?} file and nothing else (got {name:?})"),
+            ));
+        }
+        let file_name = field.content_disposition().and_then(|d| d.get_filename()).unwrap_or("").to_string();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.try_next().await.map_err(|e| Error::new(ErrorCode::InvalidMultipart, e.to_string()))? {
+            if bytes.len() + chunk.len() > max_bytes {
+                return Err(Error::new(ErrorCode::DocumentTooLarge, format!("the file is larger than {max_bytes} bytes")));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        file = Some(UploadedFile { file_name, bytes });
+    }
+    file.ok_or_else(|| Error::new(ErrorCode::InvalidMultipart, format!("the form has no {field_name:?} file")))
+}
+
 /// Base64 (optionally a `data:` URL) to bytes.
 pub fn decode_base64_image(s: &str) -> Result<Vec<u8>> {
     let data = match s.strip_prefix("data:") {

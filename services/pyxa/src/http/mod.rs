@@ -6,6 +6,7 @@ pub mod answers;
 pub mod ask;
 pub mod collections;
 pub mod conversations;
+pub mod documents;
 pub mod errors;
 pub mod forms;
 pub mod health;
@@ -118,6 +119,7 @@ pub fn create_app(
             web::scope("/v1")
                 .configure(collections::configure)
                 .configure(items::configure)
+                .configure(documents::configure)
                 .configure(search::configure)
                 .configure(ask::configure)
                 .configure(answers::configure)

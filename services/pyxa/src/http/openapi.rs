@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use utoipa::OpenApi;
 
-use super::{answers, ask, collections, conversations, errors, health, items, openai, search, views};
+use super::{answers, ask, collections, conversations, documents, errors, health, items, openai, search, views};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,6 +19,7 @@ use super::{answers, ask, collections, conversations, errors, health, items, ope
         health::health, health::prometheus, health::openapi_json,
         collections::list_collections, collections::create_collection, collections::get_collection, collections::delete_collection,
         items::list_items, items::add_item, items::get_item, items::delete_item, items::get_blob, items::get_thumbnail,
+        documents::list_documents, documents::add_document, documents::get_document, documents::delete_document,
         search::search,
         ask::ask,
         answers::feedback,
@@ -30,6 +31,7 @@ use super::{answers, ask, collections, conversations, errors, health, items, ope
         (name = "answers", description = "Questions, answers and feedback"),
         (name = "collections", description = "Collections of labelled photos and texts"),
         (name = "items", description = "Items and their photos"),
+        (name = "documents", description = "Documents (.txt, .md, .html, .pdf) split into passages"),
         (name = "search", description = "Similarity search"),
         (name = "conversations", description = "Conversation history"),
         (name = "openai", description = "OpenAI-compatible endpoints"),

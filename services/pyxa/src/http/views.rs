@@ -2,7 +2,7 @@
 //! contracts clients rely on: add fields, never rename or remove them.
 
 use pyxa_core::text::Language;
-use pyxa_core::{Collection, ConversationSummary, Item, ItemKind};
+use pyxa_core::{Collection, ConversationSummary, Document, DocumentRef, Item, ItemKind};
 use pyxa_engine::answer::candidate::Candidate;
 use pyxa_engine::answer::events::Evidence;
 use pyxa_engine::answer::{AnswerSource, AskResponse, Citation, Mode, ModelsUsed, Timings};
@@ -38,6 +38,60 @@ pub struct CollectionList {
     pub collections: Vec<CollectionView>,
 }
 
+/// Where a passage comes from: its document and its position there (0 = first passage).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DocumentRefView {
+    pub id: String,
+    pub title: String,
+    pub position: i64,
+}
+
+impl From<&DocumentRef> for DocumentRefView {
+    fn from(d: &DocumentRef) -> Self {
+        DocumentRefView { id: d.id.clone(), title: d.title.clone(), position: d.position }
+    }
+}
+
+/// An uploaded document; its passages are items of kind `passage`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DocumentView {
+    pub id: String,
+    pub collection: String,
+    pub title: String,
+    pub file_name: String,
+    /// `text/plain`, `text/markdown`, `text/html` or `application/pdf`.
+    pub mime: String,
+    pub bytes: i64,
+    pub content_hash: String,
+    /// How many passages the document was split into.
+    pub passages: i64,
+    /// `indexed` once every passage is searchable.
+    pub state: String,
+    pub created_at: i64,
+}
+
+impl From<&Document> for DocumentView {
+    fn from(d: &Document) -> Self {
+        DocumentView {
+            id: d.id.clone(),
+            collection: d.collection.clone(),
+            title: d.title.clone(),
+            file_name: d.file_name.clone(),
+            mime: d.mime.clone(),
+            bytes: d.bytes,
+            content_hash: d.content_hash.clone(),
+            passages: d.passages,
+            state: d.state.as_str().to_string(),
+            created_at: d.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DocumentList {
+    pub documents: Vec<DocumentView>,
+}
+
 /// An item as the API shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ItemView {
@@ -47,11 +101,14 @@ pub struct ItemView {
     pub text: Option<String>,
     /// Text read from the item's photo (OCR).
     pub ocr_text: Option<String>,
-    /// `image`, `text` or `image_text`.
+    /// `image`, `text`, `image_text` or `passage`.
     #[schema(value_type = String)]
     pub kind: ItemKind,
     #[schema(value_type = Object)]
     pub metadata: Value,
+    /// For a passage: its document and position.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document: Option<DocumentRefView>,
     pub content_hash: String,
     pub thumbnail_url: Option<String>,
     pub image_url: Option<String>,
@@ -68,6 +125,7 @@ impl From<&Item> for ItemView {
             ocr_text: item.ocr_text.clone(),
             kind: item.kind,
             metadata: item.metadata.clone(),
+            document: item.document.as_ref().map(DocumentRefView::from),
             content_hash: item.content_hash.clone(),
             thumbnail_url: item.blob_hash.as_deref().map(thumbnail_url),
             image_url: item.blob_hash.as_deref().map(image_url),
@@ -93,6 +151,9 @@ pub struct HitView {
     pub text: Option<String>,
     /// Text read from the item's photo (OCR).
     pub ocr_text: Option<String>,
+    /// For a passage: its document and position.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document: Option<DocumentRefView>,
 }
 
 impl From<&Hit> for HitView {
@@ -105,6 +166,7 @@ impl From<&Hit> for HitView {
             thumbnail_url: h.image.as_deref().map(thumbnail_url),
             text: h.text.clone(),
             ocr_text: h.ocr_text.clone(),
+            document: h.document.as_ref().map(DocumentRefView::from),
         }
     }
 }
@@ -125,6 +187,12 @@ pub struct CitationView {
     /// Text read from the cited item's photo, when it has any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ocr_text: Option<String>,
+    /// The start of the cited text (a passage or a note).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snippet: Option<String>,
+    /// For a passage: the document (title) and the position it comes from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document: Option<DocumentRefView>,
 }
 
 impl From<&Citation> for CitationView {
@@ -136,6 +204,8 @@ impl From<&Citation> for CitationView {
             score: c.score,
             thumbnail_url: c.image.as_deref().map(thumbnail_url),
             ocr_text: c.ocr_text.clone(),
+            snippet: c.snippet.clone(),
+            document: c.document.as_ref().map(DocumentRefView::from),
         }
     }
 }

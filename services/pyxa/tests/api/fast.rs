@@ -29,6 +29,8 @@ async fn state(tag: &str, generator: Option<Arc<dyn Generator>>) -> AppState {
         Arc::new(FakeImageStore::default()),
     );
     kb.open().await.unwrap();
+    let splitter = pyxa_docs::Splitter::by_characters(pyxa_docs::PassageSize::default()).unwrap();
+    let kb = kb.with_document_parser(Arc::new(pyxa_docs::Parser::new(splitter)));
     AppState {
         app: App::new(kb, generator, AnswerSettings::default()),
         limits: HttpLimits { max_upload_bytes: 1 << 20, allow_remote_images: false },
@@ -223,6 +225,93 @@ async fn items_upload_list_serve_and_delete() {
     assert_eq!(status, 404);
 }
 
+/// A multipart body with one file part named `field`.
+fn file_upload(field: &str, file_name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let mut body = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend(format!("\r\n--{BOUNDARY}--\r\n").bytes());
+    (format!("multipart/form-data; boundary={BOUNDARY}"), body)
+}
+
+#[actix_web::test]
+async fn documents_upload_split_search_cite_and_delete() {
+    let app = app!(state("documents", scripted("She is called Mochi.")).await);
+    let handbook = "# Office handbook\n\nThe office cat is called Mochi. She is a grey tabby who sleeps in room 305.\n\n\
+                    ## Coffee\n\nThe espresso machine is descaled every 30 days by whoever finds the red light on.";
+    let upload = |name: &str, bytes: &[u8]| {
+        let (ct, body) = file_upload("file", name, bytes);
+        TestRequest::post().uri("/v1/collections/default/documents").insert_header(("content-type", ct)).set_payload(body)
+    };
+    let (status, _, resp) = send(&app, upload("handbook.md", handbook.as_bytes())).await;
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&resp));
+    let doc = json_of(&resp);
+    assert_eq!(
+        (doc["title"].as_str(), doc["mime"].as_str(), doc["state"].as_str()),
+        (Some("Office handbook"), Some("text/markdown"), Some("indexed"))
+    );
+    assert!(doc["passages"].as_i64().unwrap() >= 1);
+    let id = doc["id"].as_str().unwrap().to_string();
+
+    // The same file again, another format, nothing in it, no file at all: clear 4xx codes.
+    for (req, status, code) in [
+        (upload("handbook.md", handbook.as_bytes()), 409, "duplicate_document"),
+        (upload("report.docx", b"PK\x03\x04"), 415, "unsupported_document"),
+        (upload("empty.txt", b"  \n\n "), 400, "empty_document"),
+        (upload("broken.pdf", b"%PDF-1.4 garbage"), 400, "invalid_document"),
+        (upload("", b"text"), 400, "invalid_document"),
+        (
+            TestRequest::post().uri("/v1/collections/default/documents").set_json(json!({"text": "x"})),
+            415,
+            "unsupported_content_type",
+        ),
+        (TestRequest::post().uri("/v1/collections/nope/documents").set_json(json!({})), 404, "unknown_collection"),
+    ] {
+        let (got, _, resp) = send(&app, req).await;
+        assert_eq!((got.as_u16(), json_of(&resp)["error"]["code"].as_str()), (status, Some(code)));
+    }
+    let (ct, mut body) = file_upload("file", "a.txt", b"one");
+    body.splice(0..0, format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nx\r\n").bytes());
+    let req = TestRequest::post().uri("/v1/collections/default/documents").insert_header(("content-type", ct)).set_payload(body);
+    let (got, _, resp) = send(&app, req).await;
+    assert_eq!((got.as_u16(), json_of(&resp)["error"]["code"].as_str()), (400, Some("invalid_multipart")));
+
+    let (_, _, resp) = send(&app, TestRequest::get().uri("/v1/collections/default/documents")).await;
+    assert_eq!(json_of(&resp)["documents"].as_array().unwrap().len(), 1);
+    // Its passages are items of kind `passage` that point back to it.
+    let (_, _, resp) = send(&app, TestRequest::post().uri("/v1/search").set_json(json!({"text": "office cat Mochi"}))).await;
+    let hits = json_of(&resp)["hits"].as_array().unwrap().clone();
+    let top = &hits[0];
+    assert_eq!((top["kind"].as_str(), top["document"]["id"].as_str()), (Some("passage"), Some(id.as_str())));
+    assert_eq!(top["document"]["title"], "Office handbook");
+    assert!(top["text"].as_str().unwrap().contains("Mochi"));
+
+    // An answer from it cites the passage with its document, snippet and position.
+    let (status, _, resp) =
+        send(&app, TestRequest::post().uri("/v1/ask").set_json(json!({"prompt": "What is the office cat called?"}))).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&resp));
+    let answer = json_of(&resp);
+    assert!(answer["answer"].as_str().unwrap().contains("Mochi"), "{answer}");
+    let cited = &answer["citations"][0];
+    assert_eq!(cited["document"]["title"], "Office handbook");
+    assert!(cited["snippet"].as_str().unwrap().contains("Mochi") && cited["document"]["position"].is_i64());
+
+    // Deleting the document deletes its passages: nothing of it is found any more.
+    let (status, _, _) = send(&app, TestRequest::delete().uri(&format!("/v1/collections/default/documents/{id}"))).await;
+    assert_eq!(status, 204);
+    let (status, _, _) = send(&app, TestRequest::get().uri(&format!("/v1/collections/default/documents/{id}"))).await;
+    assert_eq!(status, 404);
+    let (_, _, resp) = send(&app, TestRequest::post().uri("/v1/search").set_json(json!({"text": "office cat Mochi"}))).await;
+    assert!(json_of(&resp)["hits"].as_array().unwrap().iter().all(|h| h["kind"] != "passage"));
+    let (_, _, resp) = send(&app, TestRequest::get().uri("/v1/collections/default/items?limit=100")).await;
+    assert_eq!(json_of(&resp)["total"], 0);
+    // And the same file can come back.
+    let (status, _, _) = send(&app, upload("handbook.md", handbook.as_bytes())).await;
+    assert_eq!(status, 201);
+}
+
 #[actix_web::test]
 async fn ask_as_json_multipart_and_stream_then_teach_and_read_the_conversation() {
     let app = app!(state("ask", scripted("This is a cat.")).await);
@@ -332,6 +421,8 @@ async fn the_committed_openapi_document_matches_the_code() {
         "/v1/collections/{collection}",
         "/v1/collections/{collection}/items",
         "/v1/collections/{collection}/items/{id}",
+        "/v1/collections/{collection}/documents",
+        "/v1/collections/{collection}/documents/{id}",
         "/v1/blobs/{hash}",
         "/v1/blobs/{hash}/thumbnail",
         "/v1/search",
