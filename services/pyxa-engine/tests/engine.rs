@@ -137,7 +137,7 @@ async fn query_mode_answers_from_the_collection_only() {
     let mut req = AskRequest::new("empty", Some("What is the capital of France?".into()), None);
     req.mode = Mode::Query;
     let r = answers.ask(req, None).await.unwrap();
-    assert_eq!(r.answer_source, AnswerSource::Template);
+    assert_eq!(r.answer_source, AnswerSource::NoEvidence);
     assert!(r.answer.contains("nothing"), "{}", r.answer);
     // Query mode leaves the built-in classifier (model knowledge) out.
     add(&kb, "empty", "grey cat sofa", "cat").await;
@@ -405,6 +405,14 @@ async fn questions_about_the_notes_are_answered_from_them_in_both_languages() {
     req.mode = Mode::Query;
     let r = answers.ask(req, None).await.unwrap();
     assert_ne!(r.answer_source, AnswerSource::Llm, "{}", r.answer);
+    // The model finding no answer in the passages it was given is an abstention, not a quote.
+    for refusal in ["The context does not mention when the library opens on Sundays.", "上下文没有提到。"] {
+        let answers = service(&kb, Some(ScriptedGenerator::replying(refusal)));
+        let mut req = ask("When does the library open on Sundays?", None);
+        req.mode = Mode::Query;
+        let r = answers.ask(req, None).await.unwrap();
+        assert_eq!(r.answer_source, AnswerSource::NoEvidence, "{refusal} -> {}", r.answer);
+    }
     // Chat mode may answer from what the model knows.
     let r = answers.ask(ask("What is the capital of France?", None), None).await.unwrap();
     assert_eq!(r.answer, "Paris is the capital of France.");

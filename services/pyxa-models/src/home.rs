@@ -51,14 +51,21 @@ impl Home {
     pub fn ocr_models(&self) -> PathBuf {
         registry().ok().and_then(|r| r.get("ocr").map(|a| self.target(a))).unwrap_or_else(|| self.root.join("models/ppocr-v4"))
     }
+    /// SmolLM2-135M-Instruct: the small local model, always provisioned.
     pub fn default_gguf(&self) -> PathBuf {
         self.named_file("smollm2", ".gguf")
+    }
+
+    /// The GGUF of a local-model artifact (`smollm2`, `qwen2.5-coder-1.5b`), installed or not.
+    pub fn gguf(&self, artifact: &str) -> PathBuf {
+        self.named_file(artifact, ".gguf")
     }
     /// The extracted file of `artifact` whose name starts with (or ends with) `needle`.
     fn named_file(&self, artifact: &str, needle: &str) -> PathBuf {
         let reg = registry().unwrap_or_default();
         if let Some(a) = reg.get(artifact) {
-            if let Some(name) = a.extract.values().find(|n| n.starts_with(needle) || n.ends_with(needle)) {
+            let joined = a.joined.iter().map(|j| &j.file);
+            if let Some(name) = a.extract.values().chain(joined).find(|n| n.starts_with(needle) || n.ends_with(needle)) {
                 return self.target(a).join(name);
             }
         }

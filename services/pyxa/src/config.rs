@@ -145,7 +145,12 @@ pub struct GeneratorArgs {
     /// `local` (GGUF in-process), `openai` (any OpenAI-compatible server) or `none` (candidates only).
     #[arg(long, env = "PYXA_GENERATOR", default_value = "local")]
     pub generator: String,
-    /// GGUF file for the local generator (default: the provisioned SmolLM2-135M-Instruct).
+    /// Which local model answers: `qwen` (Qwen2.5-Coder-1.5B-Instruct, `pyxa models pull
+    /// qwen2.5-coder-1.5b`; follows grounded instructions in Chinese and English), `small`
+    /// (SmolLM2-135M-Instruct: fast, English only), or `auto` (qwen when provisioned, else small).
+    #[arg(long, env = "PYXA_LLM", default_value = "auto")]
+    pub llm: String,
+    /// A GGUF file for the local generator instead of `--llm`.
     #[arg(long, env = "PYXA_GGUF")]
     pub gguf: Option<PathBuf>,
     /// Threads for the local generator (1 is fastest on a small shared machine).
@@ -300,4 +305,31 @@ pub struct EvalArgs {
     /// Print the figures as JSON.
     #[arg(long)]
     pub json: bool,
+    #[command(subcommand)]
+    pub what: Option<EvalWhat>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum EvalWhat {
+    /// Question answering over a knowledge base (`models/qa/qa.json`): answer, citation and
+    /// abstention accuracy, in English and Chinese, chat and query mode, with follow-ups.
+    Qa(QaArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct QaArgs {
+    /// The Q&A set: collections (documents, notes) and questions with accepted answers.
+    #[arg(default_value = "models/qa/qa.json")]
+    pub file: PathBuf,
+    /// Only the first N questions (a quick look).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Print every question with its answer.
+    #[arg(long)]
+    pub verbose: bool,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub generator: GeneratorArgs,
 }

@@ -44,7 +44,44 @@ pub fn last_photo_turn(history: &[AnswerRecord]) -> Option<&AnswerRecord> {
     history.iter().rev().find(|a| a.image_vector.is_some())
 }
 
-pub async fn gather(kb: &KnowledgeBase, q: &Question, history: &[AnswerRecord], timings: &mut Timings) -> Result<Gathered> {
+/// What a question is searched by: in a conversation, the previous question too, so that a
+/// follow-up ("What's his extension?") finds what the conversation is about.
+pub fn retrieval_text(prompt: &str, history: &[AnswerRecord]) -> String {
+    match history.last() {
+        Some(previous) => format!("{}\n{prompt}", previous.prompt),
+        None => prompt.to_string(),
+    }
+}
+
+/// Reciprocal rank fusion's constant (Cormack et al. 2009): ranks beyond the first few matter little.
+const RRF_K: f32 = 60.0;
+
+/// Fuses ranked hit lists by reciprocal rank; a hit keeps its best similarity as its score.
+pub fn fuse_ranked(lists: Vec<Vec<Hit>>, top_k: usize) -> Vec<Hit> {
+    let mut fused: Vec<(f32, Hit)> = Vec::new();
+    for list in lists {
+        for (rank, hit) in list.into_iter().enumerate() {
+            let rrf = 1.0 / (RRF_K + rank as f32 + 1.0);
+            match fused.iter_mut().find(|(_, h)| h.item_id == hit.item_id) {
+                Some((score, kept)) => {
+                    *score += rrf;
+                    kept.score = kept.score.max(hit.score);
+                }
+                None => fused.push((rrf, hit)),
+            }
+        }
+    }
+    fused.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| b.1.score.total_cmp(&a.1.score)));
+    fused.into_iter().take(top_k).map(|(_, h)| h).collect()
+}
+
+pub async fn gather(
+    kb: &KnowledgeBase,
+    q: &Question,
+    history: &[AnswerRecord],
+    translated: Option<&str>,
+    timings: &mut Timings,
+) -> Result<Gathered> {
     let started = Instant::now();
     let mut decode_ms = 0.0;
     let photo = async {
@@ -77,11 +114,18 @@ pub async fn gather(kb: &KnowledgeBase, q: &Question, history: &[AnswerRecord], 
     };
     let question = async {
         match &q.prompt {
-            Some(p) => kb.embed_text(p).await.map(Some),
+            Some(p) => kb.embed_text(&retrieval_text(p, history)).await.map(Some),
             None => Ok(None),
         }
     };
-    let ((image, image_encoding, photo_text), question_vector) = futures::try_join!(photo, question)?;
+    let translation = async {
+        match translated {
+            Some(t) => kb.embed_text(t).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let ((image, image_encoding, photo_text), question_vector, translated_vector) =
+        futures::try_join!(photo, question, translation)?;
     timings.decode = decode_ms;
     timings.encode = (ms(started) - decode_ms).max(0.0);
 
@@ -96,9 +140,17 @@ pub async fn gather(kb: &KnowledgeBase, q: &Question, history: &[AnswerRecord], 
         question_vector.or(photo_vector)
     };
     let retrieve = async {
-        match &query {
-            Some(v) => kb.search_vectors(&q.collection, v, q.top_k, &PayloadFilter::default()).await,
-            None => Ok(Vec::new()),
+        let no_filter = PayloadFilter::default();
+        match (&query, &translated_vector) {
+            (Some(v), Some(t)) => {
+                let (own, other) = futures::try_join!(
+                    kb.search_vectors(&q.collection, v, q.top_k, &no_filter),
+                    kb.search_vectors(&q.collection, t, q.top_k, &no_filter)
+                )?;
+                Ok(fuse_ranked(vec![own, other], q.top_k))
+            }
+            (Some(v), None) => kb.search_vectors(&q.collection, v, q.top_k, &no_filter).await,
+            (None, _) => Ok(Vec::new()),
         }
     };
     let (hits, labels) = futures::try_join!(retrieve, kb.meta.labels(&q.collection))?;

@@ -12,6 +12,7 @@ pub mod labels;
 pub mod prompt;
 pub mod request;
 pub mod template;
+pub mod translate;
 pub mod types;
 pub mod verify;
 
@@ -106,7 +107,18 @@ impl AskService {
         let conversation_id = question.conversation_id.clone().unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
 
         let mut timings = Timings::default();
-        let gathered = gather(&self.kb, &question, &history, &mut timings).await?;
+        // A question that is not "what is this?" is searched for in both languages.
+        let t = Instant::now();
+        let translated = match (&self.generator, question.prompt.as_deref()) {
+            (Some(generator), Some(prompt)) if !request::asks_what_it_is(prompt) || question.image.is_none() => {
+                // One line: the translation keeps only its first line.
+                let searched_for = evidence::retrieval_text(prompt, &history).replace('\n', " ");
+                translate::translate(generator.as_ref(), &searched_for, question.language).await?
+            }
+            _ => None,
+        };
+        timings.translate = ms(t);
+        let gathered = gather(&self.kb, &question, &history, translated.as_deref(), &mut timings).await?;
 
         let t = Instant::now();
         let candidates = self.candidates(&question, &gathered, &history).await?;
@@ -272,7 +284,7 @@ impl AskService {
         events: Option<mpsc::Sender<AskEvent>>,
     ) -> Result<(String, AnswerSource)> {
         if q.mode == Mode::Query && no_hits {
-            return Ok((template::no_evidence_answer(q.language), AnswerSource::Template));
+            return Ok((template::no_evidence_answer(q.language), AnswerSource::NoEvidence));
         }
         let top = e.candidates.first();
         let fallback = template::template_answer(q.language, top, e.confident, e.citations);
@@ -299,7 +311,7 @@ impl AskService {
         let fallback = match (e.passages.first(), photo) {
             (Some(p), _) => (template::passage_answer(q.language, p.n, p.text), AnswerSource::Passage),
             (None, Some(top)) => (template::photo_only_answer(q.language, top), AnswerSource::Template),
-            (None, None) => (template::no_evidence_answer(q.language), AnswerSource::Template),
+            (None, None) => (template::no_evidence_answer(q.language), AnswerSource::NoEvidence),
         };
         let no_evidence = e.passages.is_empty() && photo.is_none() && e.photo_text.is_none();
         if q.mode == Mode::Query && no_evidence {
@@ -308,22 +320,44 @@ impl AskService {
         let messages =
             prompt::build_question_messages(q.mode, q.language, &q.prompt_text, photo, &e.passages, e.photo_text, e.history);
         let Some(text) = self.generate(messages, events).await? else { return Ok(fallback) };
+        // The model read the evidence and found no answer in it: say so plainly rather than
+        // quote a passage that does not answer the question.
+        if verify::is_refusal(&text) {
+            return Ok((template::no_evidence_answer(q.language), AnswerSource::NoEvidence));
+        }
         if !verify::is_fluent(&text, q.language) {
             return Ok(fallback);
         }
-        let drawn: Vec<usize> = e.passages.iter().filter(|p| verify::drawn_from(&text, p.text)).map(|p| p.n).collect();
-        // An answer from the passages says nothing they do not.
+        // The passages the answer rests on are the ones sharing most with it (the model's own
+        // [n] marks are often off by one); an answer in the other language than its passage
+        // shares no words with it, and then the model's marks are all there is.
+        let body = verify::without_marks(&text);
+        let support: Vec<(usize, usize)> = e.passages.iter().map(|p| (p.n, verify::support(&body, p.text))).collect();
+        let best = support.iter().map(|(_, s)| *s).max().unwrap_or(0);
+        let drawn: Vec<usize> = support.iter().filter(|(_, s)| *s > 0 && *s == best).map(|(n, _)| *n).collect();
+        let marked: Vec<usize> =
+            verify::cited_numbers(&text).into_iter().filter(|n| e.passages.iter().any(|p| p.n == *n)).collect();
         let mut sources: Vec<&str> = e.passages.iter().map(|p| p.text).collect();
         sources.push(&q.prompt_text);
-        if !drawn.is_empty() && !verify::grounded(&text, &sources) {
-            return Ok(fallback);
-        }
+        // An answer from the passages says nothing they do not; across languages, at least its
+        // names and numbers must be theirs.
+        let cites = if !drawn.is_empty() {
+            if !verify::grounded(&body, &sources) {
+                return Ok(fallback);
+            }
+            drawn
+        } else {
+            if !marked.is_empty() && verify::unsupported_names(&body, &sources) {
+                return Ok(fallback);
+            }
+            marked
+        };
         // Query mode answers from the knowledge base only: an answer that draws on no passage
         // (and has no photo to speak about) is the model's own knowledge.
-        if q.mode == Mode::Query && drawn.is_empty() && photo.is_none() && e.photo_text.is_none() {
+        if q.mode == Mode::Query && cites.is_empty() && photo.is_none() && e.photo_text.is_none() {
             return Ok(fallback);
         }
-        let text = if text.contains('[') || drawn.is_empty() { text } else { format!("{text} {}", template::cite_marks(&drawn)) };
+        let text = if cites.is_empty() { body } else { format!("{body} {}", template::cite_marks(&cites)) };
         Ok((text, AnswerSource::Llm))
     }
 

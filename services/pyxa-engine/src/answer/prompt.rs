@@ -24,9 +24,17 @@ fn system_prompt(mode: Mode, language: Language) -> &'static str {
 
 /// Text read from a photo, shortened for the prompt.
 fn clip(text: &str) -> String {
-    const MAX_CHARS: usize = 300;
+    clip_to(text, 300)
+}
+
+/// A passage, shortened for the prompt (passages are about a paragraph already).
+fn clip_passage(text: &str) -> String {
+    clip_to(text, 900)
+}
+
+fn clip_to(text: &str, max_chars: usize) -> String {
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    match flat.char_indices().nth(MAX_CHARS) {
+    match flat.char_indices().nth(max_chars) {
         Some((cut, _)) => format!("{}…", &flat[..cut]),
         None => flat,
     }
@@ -117,7 +125,7 @@ pub fn build_question_messages(
         context.push(format!("Text printed on the uploaded photo: \"{}\".", clip(text)));
     }
     for p in passages {
-        context.push(format!("[{}] {}", p.n, clip(p.text)));
+        context.push(format!("[{}] {}", p.n, clip_passage(p.text)));
     }
     let mut messages = vec![ChatMessage::system(question_system_prompt(mode, language))];
     let skip = history.len().saturating_sub(HISTORY_TURNS);

@@ -95,6 +95,8 @@ pub fn snippet(text: &str) -> String {
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct Timings {
     pub decode: f64,
+    /// Translating the question into the other language (for cross-lingual retrieval).
+    pub translate: f64,
     pub encode: f64,
     pub retrieve: f64,
     pub candidates: f64,
@@ -104,7 +106,7 @@ pub struct Timings {
 
 /// Where the answer text came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum AnswerSource {
     /// The LLM's own words, checked against the candidates.
     Llm,
@@ -114,6 +116,8 @@ pub enum AnswerSource {
     /// The most relevant passage of the knowledge base, quoted with its citation: the LLM's
     /// text was not usable (or there is no LLM) for a question other than "what is this?".
     Passage,
+    /// Nothing relevant was found (or the LLM found no answer in what was): the answer says so.
+    NoEvidence,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -25,6 +25,53 @@ pub fn is_fluent(text: &str, language: Language) -> bool {
         && !text.contains('\u{FFFD}')
 }
 
+/// Whether the LLM says the evidence does not answer the question ("The context does not
+/// mention the Wi-Fi password.", "上下文没有提到。").
+pub fn is_refusal(text: &str) -> bool {
+    const EN: &[&str] = &[
+        "not mention",
+        "does not say",
+        "doesn't say",
+        "does not state",
+        "doesn't state",
+        "not stated",
+        "not specified",
+        "not provided",
+        "no information",
+        "not contain",
+        "doesn't contain",
+        "does not include",
+        "cannot answer",
+        "can't answer",
+        "unable to answer",
+        "do not know",
+        "don't know",
+        "not available in",
+        "no mention",
+        "not given",
+    ];
+    const ZH: &[&str] = &[
+        "没有提到",
+        "未提到",
+        "没有提及",
+        "未提及",
+        "无法回答",
+        "不知道",
+        "没有相关",
+        "未提供",
+        "没有提供",
+        "没有说明",
+        "未说明",
+        "没有信息",
+        "无法确定",
+        "没有给出",
+        "未给出",
+    ];
+    let lower = text.to_lowercase();
+    let clean = !text.contains("<|") && !text.contains('\u{FFFD}') && !repeats_itself(text);
+    clean && (EN.iter().any(|p| lower.contains(p)) || ZH.iter().any(|p| text.contains(p)))
+}
+
 /// Whether an answer that claims the knowledge base says no more than its sources (the
 /// passages and the question): every word of four or more letters and every number it uses
 /// appears there, and at least half of its Chinese characters do. Small models mix facts up
@@ -54,6 +101,71 @@ pub fn drawn_from(answer: &str, passage: &str) -> bool {
     let han: Vec<char> = passage.chars().filter(|c| is_han(*c)).collect();
     let shares_han = han.windows(2).any(|pair| answer.contains(&pair.iter().collect::<String>()));
     shares_word || shares_han
+}
+
+/// How strongly an answer rests on a passage: the rare things it shares with it count most
+/// (a name or a word of four or more letters, a number: 3 each), two Chinese characters in a
+/// row count 1. The answer's citations are the passages with the highest support.
+pub fn support(answer: &str, passage: &str) -> usize {
+    let answer_lower = answer.to_lowercase();
+    let passage_lower = passage.to_lowercase();
+    let answer_words: std::collections::HashSet<&str> =
+        answer_lower.split(|c: char| !c.is_alphanumeric() || is_han(c)).filter(|w| !w.is_empty()).collect();
+    let passage_words: std::collections::HashSet<&str> = passage_lower
+        .split(|c: char| !c.is_alphanumeric() || is_han(c))
+        .filter(|w| w.chars().count() >= 4 || (!w.is_empty() && w.chars().all(|c| c.is_ascii_digit())))
+        .collect();
+    let words = passage_words.iter().filter(|w| answer_words.contains(*w)).count();
+    let han: Vec<char> = answer.chars().filter(|c| is_han(*c)).collect();
+    let mut pairs: Vec<String> = han.windows(2).map(|p| p.iter().collect()).collect();
+    pairs.sort();
+    pairs.dedup();
+    let shared_pairs = pairs.iter().filter(|p| passage.contains(p.as_str())).count();
+    words * 3 + shared_pairs
+}
+
+/// Names and numbers of an answer (Latin words of four or more letters, digits) that none of
+/// the sources has: what a cross-lingual answer must not invent.
+pub fn unsupported_names(answer: &str, sources: &[&str]) -> bool {
+    let source = sources.join("\n").to_lowercase();
+    let source_words: Vec<&str> = source.split(|c: char| !c.is_alphanumeric() || is_han(c)).filter(|w| !w.is_empty()).collect();
+    answer
+        .to_lowercase()
+        .split(|c: char| !c.is_alphanumeric() || is_han(c))
+        .filter(|w| w.chars().count() >= 4 || (!w.is_empty() && w.chars().all(|c| c.is_ascii_digit())))
+        .any(|w| !source_words.contains(&w))
+}
+
+/// The `[n]` marks of a text.
+pub fn cited_numbers(text: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        let Some(close) = rest[open..].find(']') else { break };
+        out.extend(rest[open + 1..open + close].split([',', ' ']).filter_map(|p| p.trim().parse::<usize>().ok()));
+        rest = &rest[open + close..];
+    }
+    out
+}
+
+/// The text without its `[n]` marks.
+pub fn without_marks(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        match rest[open..].find(']') {
+            Some(close) if rest[open + 1..open + close].chars().all(|c| c.is_ascii_digit() || c == ',' || c == ' ') => {
+                out.push_str(&rest[..open]);
+                rest = &rest[open + close + 1..];
+            }
+            _ => {
+                out.push_str(&rest[..=open]);
+                rest = &rest[open + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out.split_whitespace().collect::<Vec<_>>().join(" ").replace(" .", ".").replace(" 。", "。")
 }
 
 /// A Chinese question gets a Chinese answer (more Han characters than Latin letters).
@@ -200,5 +312,17 @@ mod tests {
     fn a_finer_kind_of_the_top_is_not_another_answer() {
         let cands = vec![c("cat", "猫", 0.9), c("tiger cat", "山猫", 0.05)];
         assert!(is_sound("It is a tiger cat.", &cands, Language::En));
+    }
+
+    #[test]
+    fn citations_rest_on_the_passage_that_shares_the_rare_words() {
+        let answer = "三楼的打印机叫HERON。";
+        let note = "三楼饮水机的滤芯每两周更换一次。";
+        let handbook = "The printer on the third floor is called HERON.";
+        assert!(support(answer, handbook) > support(answer, note));
+        assert_eq!(cited_numbers("a [2][3] b [1, 4] [x]"), vec![2, 3, 1, 4]);
+        assert_eq!(without_marks("Mochi [1][3]. 叫摩卡 [2]。 [see]"), "Mochi. 叫摩卡。 [see]");
+        assert!(unsupported_names("每周三 at 10:00", &["Fire alarm test: Wednesday 10:00"]) == false);
+        assert!(unsupported_names("周四 11:00", &["Fire alarm test: Wednesday 10:00"]));
     }
 }

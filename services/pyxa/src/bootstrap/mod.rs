@@ -109,11 +109,36 @@ pub async fn open_knowledge_base(
     Ok(kb)
 }
 
+/// The GGUF `--llm` names.
+fn local_model(common: &CommonArgs, llm: &str) -> Result<std::path::PathBuf> {
+    let home = common.home();
+    let qwen = home.gguf(QWEN_ARTIFACT);
+    match llm {
+        "small" | "smollm2" => Ok(home.default_gguf()),
+        "qwen" | QWEN_ARTIFACT if qwen.is_file() => Ok(qwen),
+        "qwen" | QWEN_ARTIFACT => {
+            anyhow::bail!("--llm qwen: the model is not provisioned; run `pyxa models pull {QWEN_ARTIFACT}`")
+        }
+        "auto" if qwen.is_file() => Ok(qwen),
+        "auto" => {
+            tracing::info!("--llm auto: {QWEN_ARTIFACT} is not provisioned (`pyxa models pull {QWEN_ARTIFACT}`); answering with SmolLM2-135M");
+            Ok(home.default_gguf())
+        }
+        other => anyhow::bail!("--llm {other:?}: qwen, small or auto"),
+    }
+}
+
+const QWEN_ARTIFACT: &str = "qwen2.5-coder-1.5b";
+
 pub async fn open_generator(common: &CommonArgs, args: &GeneratorArgs) -> Result<Option<Arc<dyn Generator>>> {
     match args.generator.as_str() {
         "none" => Ok(None),
         "local" => {
-            let path = args.gguf.clone().unwrap_or_else(|| common.home().default_gguf());
+            let path = match &args.gguf {
+                Some(path) => path.clone(),
+                None => local_model(common, &args.llm)?,
+            };
+            tracing::info!(model = %path.display(), "local generator");
             let config = pyxa_llm::LocalConfig { threads: args.llm_threads, ..Default::default() };
             let generator = tokio::task::spawn_blocking(move || pyxa_llm::LocalGenerator::load(&path, config)).await??;
             Ok(Some(Arc::new(generator)))

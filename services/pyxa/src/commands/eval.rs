@@ -11,6 +11,7 @@
 //! Everything runs in a scratch data dir that is removed at the end.
 
 mod metrics;
+mod qa;
 
 use std::collections::HashMap;
 use std::io::Cursor;
@@ -30,7 +31,7 @@ use serde_json::json;
 
 use metrics::{accuracy_above, expected_calibration_error, first_relevant, recall_at_k, Prediction};
 
-use crate::config::{CommonArgs, EvalArgs, StoreArgs};
+use crate::config::{CommonArgs, EvalArgs, EvalWhat, StoreArgs};
 
 /// The committed dev-set manifest (a `devset.json` in `--devset DIR` takes precedence).
 const DEVSET_JSON: &str = include_str!("../../../../models/devset/devset.json");
@@ -174,6 +175,9 @@ fn scratch_stores() -> Result<StoreArgs> {
 }
 
 pub async fn eval(common: CommonArgs, args: EvalArgs) -> Result<()> {
+    if let Some(EvalWhat::Qa(qa)) = args.what {
+        return qa::eval_qa(common, qa).await;
+    }
     let dir: PathBuf = args.devset.clone().unwrap_or_else(|| common.home().root.join("devset"));
     let (photos, bytes) = load_devset(&dir)?;
     let things = things(&photos);
