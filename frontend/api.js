@@ -79,6 +79,10 @@ export const api = {
     return request('POST', `/v1/collections/${enc(collection)}/items`, { form, signal });
   },
 
+  listDocuments: (collection) => request('GET', `/v1/collections/${enc(collection)}/documents`),
+  getDocument: (collection, id) => request('GET', `/v1/collections/${enc(collection)}/documents/${enc(id)}`),
+  deleteDocument: (collection, id) => request('DELETE', `/v1/collections/${enc(collection)}/documents/${enc(id)}`),
+
   search({ collection, text, file, topK = 24, filter }) {
     if (file) {
       const form = new FormData();
@@ -99,6 +103,46 @@ export const api = {
   listConversations: () => request('GET', '/v1/conversations'),
   getConversation: (id) => request('GET', `/v1/conversations/${enc(id)}`),
 };
+
+/**
+ * POST /v1/collections/{c}/documents with one `file` part, through XMLHttpRequest so that the
+ * upload's progress can be shown (fetch cannot report it). Callbacks: onProgress(loaded, total)
+ * while the bytes go out, onSent() once they are all sent (the server then splits and indexes the
+ * document). Resolves with the DocumentView; rejects with ApiError (the server's own message), or
+ * an AbortError when `signal` aborts.
+ */
+export function uploadDocument(collection, file, { onProgress, onSent, signal } = {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    let settled = false;
+    const fail = (err) => { if (!settled) { settled = true; reject(err); } };
+    xhr.open('POST', `/v1/collections/${enc(collection)}/documents`);
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.upload.addEventListener('progress', (e) => {
+      if (onProgress) onProgress(e.loaded, e.lengthComputable && e.total ? e.total : file.size);
+    });
+    xhr.upload.addEventListener('load', () => { if (onSent) onSent(); });
+    xhr.addEventListener('load', () => {
+      if (settled) return;
+      const text = xhr.responseText || '';
+      if (xhr.status >= 200 && xhr.status < 300) {
+        settled = true;
+        try { resolve(text ? JSON.parse(text) : null); } catch { resolve(null); }
+      } else {
+        fail(errorFromBody(xhr.status, xhr.statusText, text));
+      }
+    });
+    xhr.addEventListener('error', () => fail(networkError()));
+    xhr.addEventListener('abort', () => fail(new DOMException(t('kb.doc.status.cancelled'), 'AbortError')));
+    if (signal) {
+      if (signal.aborted) { fail(new DOMException(t('kb.doc.status.cancelled'), 'AbortError')); return; }
+      signal.addEventListener('abort', () => xhr.abort(), { once: true });
+    }
+    const form = new FormData();
+    form.append('file', file, file.name || 'document.txt');
+    xhr.send(form);
+  });
+}
 
 /**
  * Parse a text/event-stream body. Calls `onEvent(name, data)` for each event,

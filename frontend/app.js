@@ -3,7 +3,7 @@
 
 import { api } from './api.js';
 import { t, tr, getLang, setLang, applyI18n, onLangChange, locale } from './i18n.js';
-import { el, clear, filesFromTransfer, toast } from './ui.js';
+import { el, clear, filesFromTransfer, toast, looksLikeDocument } from './ui.js';
 import { refreshCollections } from './store.js';
 import { initAsk, openConversation, newConversation, handlePastedFiles, flatten } from './ask.js';
 import { initKb, showKb, handleKbFiles } from './kb.js';
@@ -136,7 +136,9 @@ function initRouting() {
 
 function initPaste() {
   document.addEventListener('paste', (e) => {
-    const files = filesFromTransfer(e.clipboardData).filter((f) => f.type.startsWith('image/'));
+    // On the knowledge-base page pasted documents are uploaded too.
+    const files = filesFromTransfer(e.clipboardData)
+      .filter((f) => f.type.startsWith('image/') || (currentView === 'kb' && looksLikeDocument(f)));
     if (!files.length) return;
     e.preventDefault();
     if (currentView === 'kb') handleKbFiles(files);

@@ -4,8 +4,8 @@
 import { api, askStream, ApiError } from './api.js';
 import { t, tr, getLang, applyI18n, onLangChange, isDefaultPrompt, formatRelative, formatDate, toDate } from './i18n.js';
 import {
-  el, icon, clear, formatBytes, formatScore, formatPercent, formatMs, looksLikeImage,
-  filesFromTransfer, dropTarget, showLightbox, fullImageUrl, toast,
+  el, icon, clear, formatBytes, formatScore, formatPercent, formatMs, looksLikeImage, looksLikeDocument,
+  filesFromTransfer, dropTarget, showLightbox, showText, fullImageUrl, toast, flatText,
 } from './ui.js';
 import { getCollections, onCollections, preferredCollection, setPreferredCollection } from './store.js';
 
@@ -29,15 +29,28 @@ let els;
 
 const INLINE_RE = /(\*\*([^*\n]+)\*\*)|(`([^`\n]+)`)|(\[(\d{1,3}(?:\s*[,，]\s*\d{1,3})*)\])/g;
 
+/** Is this citation a text (a document's passage or a note) rather than a photo? */
+function isTextCitation(c) {
+  return Boolean(c.document) || (!c.thumbnail_url && Boolean(c.snippet));
+}
+
+/** The accessible name of a citation: a photo's label, or a document's title and passage. */
+function citationName(c) {
+  const score = formatScore(c.score);
+  if (c.document) return ['turn.sourceDoc', { n: c.n, title: c.document.title || '', pos: Number(c.document.position) + 1, score }];
+  if (isTextCitation(c) && !c.label) return ['turn.sourceText', { n: c.n, score }];
+  return ['turn.source', { n: c.n, label: c.label || '', score }];
+}
+
 function citeButton(n, cit) {
-  const label = cit.label || '';
+  const [key, vars] = citationName({ ...cit, n });
   return el('button.cite', {
     type: 'button',
     dataset: { n: String(n) },
     testid: 'cite',
-    'aria-label': t('turn.source', { n, label, score: formatScore(cit.score) }),
-    'data-i18n-aria-label': 'turn.source',
-    'data-i18n-vars': JSON.stringify({ n, label, score: formatScore(cit.score) }),
+    'aria-label': t(key, vars),
+    'data-i18n-aria-label': key,
+    'data-i18n-vars': JSON.stringify(vars),
   }, String(n));
 }
 
@@ -123,14 +136,49 @@ function renderCandidates(host, candidates) {
   host.append(ol);
 }
 
+/** Passages and notes cited: the document's title, the passage's position and the snippet. */
+function textEvidence(c) {
+  const [key, vars] = citationName(c);
+  const doc = c.document || null;
+  const position = doc ? Number(doc.position) + 1 : 0;
+  const title = doc ? (doc.title || '') : (c.label || t('turn.note'));
+  return el('button.evidence-item.evidence-doc', {
+    type: 'button',
+    dataset: { n: String(c.n), kind: doc ? 'passage' : 'text' },
+    testid: 'evidence-item',
+    'aria-label': t(key, vars),
+    'data-i18n-aria-label': key,
+    'data-i18n-vars': JSON.stringify(vars),
+    onclick: () => showText({
+      title,
+      sub: [doc ? t('kb.doc.passageN', { n: position }) : t('turn.note'), t('turn.score', { score: formatScore(c.score) })].join(' · '),
+      text: c.snippet || '',
+    }),
+  },
+  el('span.evd-head', {},
+    el('span.ev-badge', { text: String(c.n), 'aria-hidden': 'true' }),
+    icon(doc ? 'doc' : 'chat', 'evd-icon'),
+    el('span.evd-title', { text: title, testid: 'evidence-doc-title' })),
+  el('span.evd-meta', {},
+    doc ? el('span.evd-pos', { i18n: ['turn.passage', { n: position }], testid: 'evidence-position' }) : el('span.evd-pos', { i18n: 'turn.note' }),
+    el('span.ev-score', { text: formatScore(c.score), testid: 'evidence-score' })),
+  c.snippet ? el('span.evd-snippet', { text: flatText(c.snippet), testid: 'evidence-snippet' }) : null);
+}
+
 function renderEvidence(host, citations) {
   clear(host);
   if (!citations || !citations.length) {
     host.append(el('p.muted.small', { i18n: 'turn.noEvidence' }));
     return;
   }
+  const texts = citations.filter(isTextCitation);
+  const photos = citations.filter((c) => !isTextCitation(c));
+  if (texts.length) {
+    host.append(el('ul.evidence-docs', { testid: 'evidence-docs' }, texts.map((c) => el('li', {}, textEvidence(c)))));
+  }
+  if (!photos.length) return;
   const ul = el('ul.evidence-grid', { testid: 'evidence' });
-  for (const c of citations) {
+  for (const c of photos) {
     const vars = { n: c.n, label: c.label || '', score: formatScore(c.score) };
     const img = el('img', { src: c.thumbnail_url || '', alt: '', loading: 'lazy', decoding: 'async' });
     img.addEventListener('error', () => img.classList.add('is-broken'), { once: true });
@@ -273,6 +321,7 @@ function createTurn(data) {
     id: `${id}-answer`, testid: 'answer-text', 'aria-live': 'polite', 'aria-atomic': 'false',
   });
   const errorBox = el('div.alert.alert-error.turn-error', { role: 'alert', hidden: true });
+  const noEvidence = el('p.no-evidence', { testid: 'no-evidence', hidden: true }, icon('doc'), el('span', { i18n: 'turn.noEvidenceNote' }));
   const feedback = el('div.feedback', { hidden: true, testid: 'feedback' });
   const candHost = el('div.panel-body');
   const evHost = el('div.panel-body');
@@ -285,10 +334,14 @@ function createTurn(data) {
       badge),
     status,
     answerText,
+    noEvidence,
     errorBox,
     feedback);
+  // A question without a photo has no candidates to rank: the panel shows only when some come.
+  const candPanel = el('section.panel', { testid: 'candidates-panel', hidden: !data.photo && !data.photoUrl },
+    el('h3.panel-title', {}, tr(el('span'), 'turn.candidates')), candHost);
   const side = el('div.answer-side', {},
-    el('section.panel', { testid: 'candidates-panel' }, el('h3.panel-title', {}, tr(el('span'), 'turn.candidates')), candHost),
+    candPanel,
     el('section.panel', { testid: 'evidence-panel' }, el('h3.panel-title', {}, tr(el('span'), 'turn.evidence')), evHost),
     timingHost);
   const answer = el('div.turn-answer', {}, main, side);
@@ -306,13 +359,18 @@ function createTurn(data) {
     raf: 0,
     setStatus(key) {
       if (key) { tr(status, key); status.hidden = false; } else { status.hidden = true; }
-      root.classList.toggle('is-streaming', key === 'turn.thinking' || key === 'turn.writing');
+      root.classList.toggle('is-streaming', key === 'turn.thinking' || key === 'turn.searching' || key === 'turn.writing');
     },
     setEvidence(ev) {
       if (ev.answer_id) turn.answerId = ev.answer_id;
-      if (Array.isArray(ev.candidates)) { turn.candidates = ev.candidates; renderCandidates(candHost, ev.candidates); }
+      if (Array.isArray(ev.candidates)) {
+        turn.candidates = ev.candidates;
+        renderCandidates(candHost, ev.candidates);
+        candPanel.hidden = !ev.candidates.length && !turn.photo && !data.photoUrl;
+      }
       if (Array.isArray(ev.citations)) { turn.citations = ev.citations; renderEvidence(evHost, ev.citations); }
-      if (typeof ev.confident === 'boolean') {
+      // Confidence is about the top candidate; with none (a question about documents) it says nothing.
+      if (typeof ev.confident === 'boolean' && turn.candidates.length) {
         badge.hidden = false;
         badge.classList.toggle('is-confident', ev.confident);
         badge.classList.toggle('is-unsure', !ev.confident);
@@ -340,6 +398,9 @@ function createTurn(data) {
       answerText.setAttribute('aria-busy', 'false');
       turn.setStatus(null);
       renderTimings(timingHost, final.timings_ms, final.models, final.answer_source);
+      if (final.answer_source) root.dataset.answerSource = final.answer_source;
+      // The knowledge base held nothing relevant: say so quietly beside the answer.
+      noEvidence.hidden = final.answer_source !== 'no_evidence';
       if (turn.answerId) buildFeedback(turn, feedback);
       root.classList.add('is-done');
     },
@@ -380,7 +441,7 @@ function createTurn(data) {
     if (data.created_at) root.dataset.createdAt = data.created_at;
   } else {
     answerText.setAttribute('aria-busy', 'true');
-    turn.setStatus('turn.thinking');
+    turn.setStatus(data.photoUrl || data.photo ? 'turn.thinking' : 'turn.searching');
     renderCandidates(candHost, []);
     candHost.replaceChildren(el('div.skeleton'), el('div.skeleton'), el('div.skeleton.short'));
     evHost.replaceChildren(el('div.skeleton-grid', {}, el('div.skeleton.tile'), el('div.skeleton.tile'), el('div.skeleton.tile')));
@@ -422,6 +483,8 @@ function buildFeedback(turn, host) {
 
   yesBtn.addEventListener('click', () => send({ correct: true }));
   noBtn.addEventListener('click', () => {
+    // Without a photo there is no label to teach: "wrong" is recorded as it is.
+    if (!turn.photo) { send({ correct: false }); return; }
     form.hidden = false;
     ask.hidden = true;
     noBtn.setAttribute('aria-expanded', 'true');
@@ -535,7 +598,7 @@ function setAttachment(file) {
 function acceptFiles(files) {
   const file = files.find(looksLikeImage) || null;
   if (!file) {
-    showError(t('ask.notImage'));
+    showError(t(files.some(looksLikeDocument) ? 'ask.documentHint' : 'ask.notImage'));
     return false;
   }
   setAttachment(file);
@@ -551,9 +614,12 @@ function hideError() { els.error.hidden = true; els.error.textContent = ''; }
 
 function updateFollowupHint() {
   const follow = Boolean(state.conversationId) && !state.attached;
-  els.followupHint.hidden = !follow;
-  els.prompt.setAttribute('data-i18n-placeholder', follow ? 'ask.followupPlaceholder' : 'ask.promptPlaceholder');
-  els.prompt.placeholder = t(follow ? 'ask.followupPlaceholder' : 'ask.promptPlaceholder');
+  // Follow-ups reuse the conversation's photo; a conversation about documents has none.
+  const photo = follow && Boolean(state.lastPhoto);
+  els.followupHint.hidden = !photo;
+  const key = !follow ? 'ask.promptPlaceholder' : photo ? 'ask.followupPlaceholder' : 'ask.followupPlaceholderText';
+  els.prompt.setAttribute('data-i18n-placeholder', key);
+  els.prompt.placeholder = t(key);
 }
 
 function autosize() {

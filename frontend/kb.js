@@ -1,12 +1,13 @@
 // pyxa portal — the knowledge-base view: collections, bulk labelled uploads,
-// browsing, text/photo search and deletion.
+// documents (documents.js), browsing, text/photo search and deletion.
 
 import { api, ApiError } from './api.js';
 import { t, tr, onLangChange, formatDate, toDate } from './i18n.js';
 import {
-  el, icon, clear, formatBytes, formatScore, looksLikeImage, dropTarget, toast, confirmDialog,
-  showLightbox, fullImageUrl,
+  el, icon, clear, formatBytes, formatScore, looksLikeImage, looksLikeDocument, dropTarget, toast, confirmDialog,
+  showLightbox, showText, fullImageUrl, flatText,
 } from './ui.js';
+import { initDocuments, showDocuments, addDocumentFiles, relocalizeDocuments } from './documents.js';
 import {
   getCollections, onCollections, refreshCollections, bumpCount, preferredCollection,
 } from './store.js';
@@ -112,7 +113,65 @@ async function deleteCollection() {
 
 // ----------------------------------------------------------------- items
 
+/** What kind of item this is, in words ("photo", "passage"…). */
+function kindTag(kind) {
+  if (!kind) return null;
+  const key = `kb.kind.${kind}`;
+  const text = t(key);
+  return el('span.tag', text === key ? { text: kind } : { i18n: key });
+}
+
+/**
+ * A card for an item without a photo: a passage of a document (its title, its position and its
+ * text) or a text note. Opens the whole text in a dialog.
+ */
+function textCard(item, { score } = {}) {
+  const id = item.id || item.item_id;
+  const label = item.label || '';
+  const doc = item.document || null;
+  const text = item.text || item.ocr_text || '';
+  const position = doc ? Number(doc.position) + 1 : 0;
+  const title = doc ? (doc.title || t('kb.kind.passage')) : (label || t('turn.note'));
+  const kicker = doc
+    ? el('span.item-kicker', {}, icon('doc'), el('span', { i18n: ['kb.doc.passageN', { n: position }] }))
+    : el('span.item-kicker', {}, icon('chat'), el('span', { i18n: 'turn.note' }));
+  const openVars = doc ? { n: position, title } : { title };
+  const openKey = doc ? 'kb.doc.open' : 'kb.readText';
+  const when = item.created_at ? formatDate(item.created_at) : '';
+  const card = el('li.item-card.item-card-text', {
+    testid: 'item-card', dataset: { id: id || '', label, kind: item.kind || (doc ? 'passage' : 'text'), document: doc ? doc.id : '' },
+  },
+  el('button.item-textthumb', {
+    type: 'button',
+    'aria-label': t(openKey, openVars), 'data-i18n-aria-label': openKey, 'data-i18n-vars': JSON.stringify(openVars),
+    onclick: () => showText({
+      title,
+      sub: [doc ? t('kb.doc.passageN', { n: position }) : '', when].filter(Boolean).join(' · '),
+      text,
+    }),
+  },
+  kicker,
+  el('span.item-snippet', { text: flatText(text), testid: 'item-snippet' }),
+  score !== undefined ? el('span.item-score', { text: formatScore(score), testid: 'hit-score' }) : null),
+  el('div.item-body', {},
+    el('span.item-label', { text: title, title, testid: 'item-label' }),
+    el('span.item-meta', {}, kindTag(item.kind), item.created_at ? el('time', { datetime: toDate(item.created_at).toISOString(), text: when }) : null)));
+  if (!doc && id) {
+    // A note can go on its own; a passage goes with its document (Documents, above).
+    card.append(el('button.btn.btn-icon.btn-ghost.item-delete', {
+      type: 'button', testid: 'item-delete',
+      'aria-label': t('kb.deleteItem', { label: title }),
+      'data-i18n-aria-label': 'kb.deleteItem', 'data-i18n-vars': JSON.stringify({ label: title }),
+      onclick: () => deleteItem(id, title, card),
+    }, icon('trash')));
+  }
+  return card;
+}
+
 function itemCard(item, { score } = {}) {
+  if (!item.thumbnail_url && (item.document || item.kind === 'passage' || item.kind === 'text' || item.text)) {
+    return textCard(item, { score });
+  }
   const id = item.id || item.item_id;
   const label = item.label || '';
   const thumb = item.thumbnail_url || '';
@@ -134,7 +193,7 @@ function itemCard(item, { score } = {}) {
     el('div.item-body', {},
       el('span.item-label', { text: label || t('kb.unlabelled'), testid: 'item-label' }),
       item.text ? el('span.item-text', { text: item.text }) : null,
-      el('span.item-meta', {}, item.kind ? el('span.tag', { text: item.kind }) : null, item.created_at ? el('time', { datetime: toDate(item.created_at).toISOString(), text: formatDate(item.created_at) }) : null)),
+      el('span.item-meta', {}, kindTag(item.kind), item.created_at ? el('time', { datetime: toDate(item.created_at).toISOString(), text: formatDate(item.created_at) }) : null)),
     del);
   return card;
 }
@@ -244,12 +303,25 @@ function guessLabel(filename) {
   return /[a-z\u4e00-\u9fff]/i.test(s) ? s : '';
 }
 
+/**
+ * Files chosen or dropped anywhere on the knowledge-base page: photos go to the labelled-photo
+ * uploads, documents (.txt .md .html .pdf) straight to the document uploads.
+ */
 export function handleKbFiles(files) {
-  const images = files.filter(looksLikeImage);
-  const skipped = files.length - images.length;
-  if (skipped) toast(t('ask.notImage'), 'error');
-  for (const file of images) addUpload(file);
-  renderUploadPanel();
+  const images = [];
+  const docs = [];
+  const other = [];
+  for (const f of files) {
+    if (looksLikeDocument(f)) docs.push(f);
+    else if (looksLikeImage(f)) images.push(f);
+    else other.push(f);
+  }
+  for (const f of other) toast(t('kb.unsupported', { name: f.name || '?' }), 'error');
+  if (images.length) {
+    for (const file of images) addUpload(file);
+    renderUploadPanel();
+  }
+  if (docs.length) addDocumentFiles(docs);
 }
 
 function addUpload(file) {
@@ -402,6 +474,7 @@ export function showKb(name) {
   els.none.hidden = Boolean(target);
   els.collectionView.hidden = !target;
   renderCollections(list);
+  if (target) showDocuments(target, changed);
   if (changed) {
     state.search = null;
     els.searchBanner.hidden = true;
@@ -423,6 +496,15 @@ export function initKb() {
     itemsError: $('items-error'), searchForm: $('search-form'), searchText: $('search-text'), searchPhoto: $('search-photo'),
     searchBanner: $('search-banner'), searchBannerText: $('search-banner-text'), searchClear: $('search-clear'),
   };
+
+  initDocuments({
+    onFiles: handleKbFiles,
+    // Documents were added or deleted: their passages are items, so the grid and counts change.
+    onChanged: (name) => {
+      if (name === state.current && !state.search) loadItems();
+      refreshCollections().catch(() => {});
+    },
+  });
 
   els.collectionForm.addEventListener('submit', createCollection);
   // The form is open on wide screens and one tap away on phones.
@@ -471,6 +553,7 @@ export function initKb() {
   });
   onLangChange(() => {
     renderUploadPanel();
+    relocalizeDocuments();
     updateItemsFoot();
     // Item cards carry formatted dates; rebuild them in the new language.
     if (!document.getElementById('view-kb').hidden && !state.search) {

@@ -47,6 +47,9 @@ const ICONS = {
   alert: ['M12 4l9 16H3z', 'M12 10v4M12 17v.5'],
   chat: ['M4 5h16v11H8l-4 4z'],
   image: ['M3 4h18v16H3z', 'M3 15l5-5 4 4 3-3 6 6'],
+  doc: ['M6 3h8l4 4v14H6z', 'M14 3v4h4', 'M9 12h6M9 16h6'],
+  upload: ['M12 16V5M7 10l5-5 5 5M5 19h14'],
+  clock: ['M12 3a9 9 0 1 0 0 18a9 9 0 1 0 0-18', 'M12 7v5l3 2'],
 };
 
 /** An inline SVG icon drawn with strokes (decorative, hidden from assistive tech). */
@@ -102,7 +105,25 @@ export function looksLikeImage(file) {
   return /\.(png|jpe?g|gif|webp|bmp|avif|heic|heif|tiff?)$/i.test(file.name || '');
 }
 
-/** Pick the image files out of a DataTransfer (drop or paste). */
+/** The document types the server reads, by file name (the server decides by the name too). */
+export const DOCUMENT_EXTENSIONS = ['txt', 'md', 'markdown', 'html', 'htm', 'pdf'];
+const DOCUMENT_TYPES = ['text/plain', 'text/markdown', 'text/x-markdown', 'text/html', 'application/pdf'];
+
+/** Is this File a document pyxa can read (.txt .md .markdown .html .htm .pdf)? */
+export function looksLikeDocument(file) {
+  if (!file) return false;
+  const ext = documentExtension(file);
+  if (ext) return DOCUMENT_EXTENSIONS.includes(ext);
+  return DOCUMENT_TYPES.includes(String(file.type || '').split(';')[0]);
+}
+
+/** The lower-case extension of a file name ('' when it has none). */
+export function documentExtension(file) {
+  const m = /\.([a-z0-9]{1,10})$/i.exec((file && file.name) || '');
+  return m ? m[1].toLowerCase() : '';
+}
+
+/** Pick the files out of a DataTransfer (drop or paste). */
 export function filesFromTransfer(dt) {
   if (!dt) return [];
   const out = [];
@@ -171,6 +192,32 @@ export function showLightbox({ src, fallback, title, sub }) {
   dialog.showModal();
 }
 
+/**
+ * A passage or note as one run of text for a small card: Markdown heading marks dropped (a
+ * heading ends with " · "), line breaks and runs of spaces made single spaces.
+ */
+export function flatText(text, max = 600) {
+  return String(text || '').slice(0, max)
+    .replace(/^\s{0,3}#{1,6}\s+(.*?)[\s#]*$/gm, '$1 · ')
+    .replace(/\s+/g, ' ')
+    .replace(/(\s·\s*)+$/, '')
+    .replace(/(\s·)(\s·)+/g, '$1')
+    .trim();
+}
+
+/** Show a passage or note in a readable dialog: title, a line about where it comes from, the text. */
+export function showText({ title, sub, text }) {
+  const dialog = document.getElementById('text-dialog');
+  document.getElementById('text-dialog-title').textContent = title || '';
+  const subEl = document.getElementById('text-dialog-sub');
+  subEl.textContent = sub || '';
+  subEl.hidden = !sub;
+  document.getElementById('text-dialog-body').textContent = text || '';
+  applyI18n(dialog);
+  dialog.showModal();
+  dialog.querySelector('[value="close"]').focus();
+}
+
 /** The full-size URL for a thumbnail URL of the form /v1/blobs/<hash>/thumbnail. */
 export function fullImageUrl(thumbnailUrl) {
   if (!thumbnailUrl) return '';
@@ -202,10 +249,11 @@ export function dropTarget(node, onFiles, { overlay } = {}) {
   node.addEventListener('drop', (e) => {
     depth = 0;
     show(false);
+    // A drop target inside this one took the files already; this one only stops highlighting.
+    if (e.defaultPrevented) return;
     const files = filesFromTransfer(e.dataTransfer);
     if (!files.length) return;
     e.preventDefault();
-    e.stopPropagation();
     onFiles(files);
   });
 }

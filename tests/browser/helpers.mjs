@@ -125,4 +125,49 @@ export async function uploadViaUi(page, collection, files) {
   })));
 }
 
+const ACTIVE_DOC_STATES = ['queued', 'uploading', 'processing'];
+
+/**
+ * Upload documents through the Documents section of `collection`'s knowledge-base page (input
+ * `doc-file-input`, or `kb-file-input`, the photo input that routes documents on) and wait until
+ * each has finished. Returns one row per file: {name, status, passages, text, progress, seq, pcts}
+ * where `seq` lists the statuses the row went through and `pcts` the progress values it showed.
+ */
+export async function uploadDocumentsViaUi(page, collection, paths, { input = 'doc-file-input', timeout = 180_000 } = {}) {
+  const target = `${page.baseUrl}/#/kb/${encodeURIComponent(collection)}`;
+  if (page.url() !== target) await page.goto(target);
+  await page.locator('[data-testid="kb-title"]', { hasText: collection }).waitFor();
+  // Record every status and progress value each row shows (they can change faster than a poll).
+  await page.evaluate(() => {
+    if (window.__docObserver) return;
+    window.__docObserver = new MutationObserver((records) => {
+      for (const r of records) {
+        const row = r.target.closest && r.target.closest('[data-testid="doc-upload-row"]');
+        if (!row) continue;
+        if (r.attributeName === 'data-status' && r.target === row) {
+          const seq = (row.__seq ||= []);
+          if (seq[seq.length - 1] !== row.dataset.status) seq.push(row.dataset.status);
+        }
+        if (r.attributeName === 'aria-valuenow') (row.__pcts ||= []).push(Number(r.target.getAttribute('aria-valuenow')));
+      }
+    });
+    window.__docObserver.observe(document.body, { subtree: true, attributes: true, attributeFilter: ['data-status', 'aria-valuenow'] });
+  });
+  const before = await page.locator('[data-testid="doc-upload-row"]').count();
+  await page.setInputFiles(`[data-testid="${input}"]`, paths);
+  const count = before + paths.length;
+  await page.locator('[data-testid="doc-upload-row"]').nth(count - 1).waitFor();
+  await page.waitForFunction(({ from, active }) => [...document.querySelectorAll('[data-testid="doc-upload-row"]')]
+    .slice(from).every((r) => !active.includes(r.dataset.status)), { from: before, active: ACTIVE_DOC_STATES }, { timeout, polling: 100 });
+  return page.locator('[data-testid="doc-upload-row"]').evaluateAll((rows, from) => rows.slice(from).map((r) => ({
+    name: r.dataset.name,
+    status: r.dataset.status,
+    passages: r.dataset.passages === undefined ? null : Number(r.dataset.passages),
+    text: r.querySelector('[data-testid="doc-upload-status"]').textContent.trim(),
+    progress: r.querySelector('[data-testid="doc-upload-progress"]').getAttribute('aria-valuenow'),
+    seq: r.__seq || [],
+    pcts: r.__pcts || [],
+  })), before);
+}
+
 export { here };

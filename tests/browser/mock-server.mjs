@@ -9,7 +9,9 @@
 //   node mock-server.mjs [port]        # then open http://127.0.0.1:PORT/
 //
 // Special prompts: "#error" ends the stream with `event: error`; "#500" fails
-// with a JSON 500; "#slow" streams slowly.
+// with a JSON 500; "#slow" streams slowly. Documents (.txt .md .html .pdf) are split at blank
+// lines into passages; a question without a photo is answered from the passages that share its
+// words (answer_source `passage`), or with `no_evidence` when none do.
 
 import http from 'node:http';
 import { createHash, randomUUID } from 'node:crypto';
@@ -66,7 +68,8 @@ export function createMockState() {
   const now = new Date().toISOString();
   return {
     collections: new Map([['default', { name: 'default', description: 'Default collection', created_at: now }]]),
-    items: [], // {id, collection, label, text, kind, metadata, content_hash, created_at, learned}
+    items: [], // {id, collection, label, text, kind, metadata, content_hash, created_at, learned, document}
+    documents: [], // {id, collection, title, file_name, mime, bytes, content_hash, passages, state, created_at}
     blobs: new Map(), // hash -> {buf, type}
     conversations: new Map(),
     answers: new Map(),
@@ -85,10 +88,81 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', frontendDi
     kind: it.kind,
     metadata: it.metadata,
     content_hash: it.content_hash,
-    thumbnail_url: it.content_hash ? `/v1/blobs/${it.content_hash}/thumbnail` : null,
-    image_url: it.content_hash ? `/v1/blobs/${it.content_hash}` : null,
+    thumbnail_url: it.kind !== 'passage' && it.content_hash ? `/v1/blobs/${it.content_hash}/thumbnail` : null,
+    image_url: it.kind !== 'passage' && it.content_hash ? `/v1/blobs/${it.content_hash}` : null,
+    ...(it.document ? { document: it.document } : {}),
     created_at: it.created_at,
   });
+  const docJson = (d) => ({ ...d });
+  const DOC_TYPES = { txt: 'text/plain', md: 'text/markdown', markdown: 'text/markdown', html: 'text/html', htm: 'text/html', pdf: 'application/pdf' };
+  const MAX_DOCUMENT_BYTES = 20 * 1024 * 1024;
+  const snippet = (text) => (text.length > 280 ? `${text.slice(0, 280)}…` : text);
+
+  /** POST /v1/collections/{c}/documents: one `file` part; the name decides the type. */
+  async function addDocument(req, collection, body) {
+    const r = new Request('http://mock/', { method: 'POST', headers: { 'content-type': req.headers['content-type'] || '' }, body });
+    let form;
+    try { form = await r.formData(); } catch { throw new ApiErr(400, 'invalid_multipart', 'The body is not multipart/form-data.'); }
+    const parts = [...form.entries()];
+    if (parts.length !== 1 || parts[0][0] !== 'file' || typeof parts[0][1] !== 'object') {
+      throw new ApiErr(400, 'invalid_multipart', 'Send exactly one part named "file".');
+    }
+    const file = parts[0][1];
+    const name = file.name || 'document';
+    const buf = Buffer.from(await file.arrayBuffer());
+    const ext = (/\.([a-z0-9]+)$/i.exec(name) || [])[1];
+    const mime = DOC_TYPES[String(ext || '').toLowerCase()];
+    if (!mime) throw new ApiErr(415, 'unsupported_document', `${name}: pyxa reads .txt, .md, .markdown, .html, .htm, .pdf files`);
+    if (buf.length > MAX_DOCUMENT_BYTES) throw new ApiErr(413, 'document_too_large', `${name} is larger than 20 MiB`);
+    const hash = createHash('sha256').update(buf).digest('hex');
+    const dup = state.documents.find((d) => d.collection === collection && d.content_hash === hash);
+    if (dup) throw new ApiErr(409, 'duplicate_document', `this document is already in the collection as ${dup.id}`);
+    let text = buf.toString('utf8');
+    let title = name.replace(/\.[^.]+$/, '');
+    if (mime === 'text/html') {
+      const m = /<title>([^<]*)<\/title>/i.exec(text);
+      if (m && m[1].trim()) title = m[1].trim();
+      text = text.replace(/<(script|style|title)[^>]*>[\s\S]*?<\/\1>/gi, '').replace(/<\/(p|h\d|li|div)>/gi, '\n\n').replace(/<[^>]+>/g, '');
+    } else if (mime === 'text/markdown') {
+      const m = /^#\s+(.+)$/m.exec(text);
+      if (m) title = m[1].trim();
+    } else if (mime === 'application/pdf' && !text.startsWith('%PDF')) {
+      throw new ApiErr(400, 'invalid_document', `${name} is not a PDF file`);
+    }
+    const paragraphs = text.split(/\n\s*\n/).map((p) => p.trim()).filter(Boolean);
+    if (!paragraphs.length) throw new ApiErr(400, 'empty_document', `${name} holds no text`);
+    // Passages of a few paragraphs, like the real splitter's "about a paragraph".
+    const passages = [];
+    let cur = '';
+    for (const p of paragraphs) {
+      if (cur && cur.length + p.length > 400) { passages.push(cur); cur = ''; }
+      cur = cur ? `${cur}\n\n${p}` : p;
+    }
+    if (cur) passages.push(cur);
+    await sleep(/slow/i.test(name) ? 800 : 120); // splitting and indexing take a moment
+    const now = new Date().toISOString();
+    const doc = {
+      id: `doc_${randomUUID().slice(0, 12)}`, collection, title, file_name: name, mime, bytes: buf.length,
+      content_hash: hash, passages: passages.length, state: 'indexed', created_at: now,
+    };
+    state.documents.push(doc);
+    passages.forEach((p, position) => state.items.push({
+      id: `item_${randomUUID().slice(0, 12)}`, collection, label: '', text: p, kind: 'passage', metadata: {},
+      content_hash: `${doc.id}#${position}`, created_at: now, document: { id: doc.id, title, position },
+    }));
+    return doc;
+  }
+
+  /** The passages of `collection` that share words with `prompt`, best first. */
+  function matchPassages(collection, prompt) {
+    const words = new Set(String(prompt || '').toLowerCase().match(/[a-z0-9]{3,}|[\u3400-\u9fff]/g) || []);
+    for (const w of ['what', 'the', 'who', 'how', 'are', 'is', 'called', 'does', 'this']) words.delete(w);
+    return state.items.filter((i) => i.collection === collection && i.kind === 'passage').map((it) => {
+      const text = it.text.toLowerCase();
+      const hits = [...words].filter((w) => text.includes(w)).length;
+      return { it, score: words.size ? hits / words.size : 0 };
+    }).filter((x) => x.score > 0).sort((a, b) => b.score - a.score);
+  }
   const collJson = (c) => ({
     name: c.name, description: c.description, created_at: c.created_at,
     item_count: state.items.filter((i) => i.collection === c.name).length,
@@ -199,13 +273,35 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', frontendDi
     if (!hash && conv) hash = conv.lastHash;
     const lang = fields.lang === 'zh' || fields.lang === 'en' ? fields.lang : (/[\u3400-\u9fff]/.test(prompt) ? 'zh' : 'en');
     const topK = Math.max(1, Math.min(20, Number(fields.top_k) || 5));
-    const scored = scoreItems(collection, hash, prompt);
-    const candidates = candidatesFrom(scored);
-    const citations = scored.slice(0, Math.min(topK, 4)).map(({ it, score }, i) => ({
-      n: i + 1, item_id: it.id, label: it.label, score: Number(score.toFixed(3)),
-      thumbnail_url: it.content_hash ? `/v1/blobs/${it.content_hash}/thumbnail` : null,
-    }));
-    const answerText = composeAnswer(lang, candidates, citations, followup);
+    // A question without a photo, in a collection with documents, is answered from its passages.
+    const fromText = !hash && state.items.some((i) => i.collection === collection && i.kind === 'passage');
+    const scored = fromText ? matchPassages(collection, prompt) : scoreItems(collection, hash, prompt).filter(({ it }) => it.kind !== 'passage');
+    const candidates = fromText ? [] : candidatesFrom(scored);
+    const citations = scored.slice(0, Math.min(topK, 4)).map(({ it, score }, i) => (it.kind === 'passage'
+      ? {
+        n: i + 1, item_id: it.id, label: null, score: Number(score.toFixed(3)), thumbnail_url: null,
+        snippet: snippet(it.text), document: it.document,
+      }
+      : {
+        n: i + 1, item_id: it.id, label: it.label, score: Number(score.toFixed(3)),
+        thumbnail_url: it.content_hash ? `/v1/blobs/${it.content_hash}/thumbnail` : null,
+      }));
+    let answerSource = 'llm';
+    let answerText;
+    if (fromText && !citations.length) {
+      answerSource = 'no_evidence';
+      answerText = lang === 'zh' ? '知识库里没有关于这个问题的内容。' : 'The knowledge base holds nothing about this.';
+    } else if (fromText) {
+      answerSource = 'passage';
+      const top = scored[0].it;
+      const words = String(prompt).toLowerCase().match(/[a-z0-9]{4,}|[\u3400-\u9fff]/g) || [];
+      const sentences = top.text.split(/\n+|(?<=[.!?。！？])\s*/).filter((x) => x.trim() && !/^\s*#/.test(x));
+      const hits = (x) => words.filter((w) => x.toLowerCase().includes(w)).length;
+      const sentence = sentences.reduce((best, x) => (hits(x) > hits(best) ? x : best), sentences[0] || top.text);
+      answerText = `${sentence.trim()} [1]`;
+    } else {
+      answerText = composeAnswer(lang, candidates, citations, followup);
+    }
     const now = new Date().toISOString();
     if (!conv) {
       conv = { id: `conv_${randomUUID().slice(0, 8)}`, title: prompt.slice(0, 60) || 'Photo question', created_at: now, updated_at: now, turns: [], lastHash: null };
@@ -227,7 +323,7 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', frontendDi
       citations,
       mode: fields.mode || 'chat',
       timings_ms: { decode: 3.2, encode: 41.7, retrieve: 2.4, candidates: 0.6, generate: 180.5, total: 229.5 },
-      answer_source: 'llm',
+      answer_source: answerSource,
       models: { image_encoder: 'mock-clip-vit-b32', generator: 'mock-llm-0.5b' },
     };
     state.answers.set(answerId, { collection, hash, conversation_id: conv.id });
@@ -296,6 +392,7 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', frontendDi
       if (name === 'default') throw new ApiErr(400, 'collection_protected', 'The default collection cannot be deleted.');
       state.collections.delete(name);
       state.items = state.items.filter((i) => i.collection !== name);
+      state.documents = state.documents.filter((d) => d.collection !== name);
       res.writeHead(204); return res.end();
     }
     if ((mm = m(/^\/v1\/collections\/([^/]+)\/items$/))) {
@@ -325,6 +422,28 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', frontendDi
         state.items.push(it);
         await sleep(30);
         return json(res, 201, itemJson(it));
+      }
+    }
+    if ((mm = m(/^\/v1\/collections\/([^/]+)\/documents$/))) {
+      const name = decodeURIComponent(mm[1]);
+      needCollection(name);
+      if (req.method === 'GET') {
+        const docs = state.documents.filter((d) => d.collection === name).sort((a, b) => b.created_at.localeCompare(a.created_at));
+        return json(res, 200, { documents: docs.map(docJson) });
+      }
+      if (req.method === 'POST') return json(res, 201, docJson(await addDocument(req, name, body)));
+    }
+    if ((mm = m(/^\/v1\/collections\/([^/]+)\/documents\/([^/]+)$/))) {
+      const name = decodeURIComponent(mm[1]);
+      const id = decodeURIComponent(mm[2]);
+      needCollection(name);
+      const doc = state.documents.find((d) => d.collection === name && d.id === id);
+      if (!doc) throw new ApiErr(404, 'document_not_found', `no document ${id} in ${name}`);
+      if (req.method === 'GET') return json(res, 200, docJson(doc));
+      if (req.method === 'DELETE') {
+        state.documents = state.documents.filter((d) => d !== doc);
+        state.items = state.items.filter((i) => !(i.document && i.document.id === id));
+        res.writeHead(204); return res.end();
       }
     }
     if ((mm = m(/^\/v1\/collections\/([^/]+)\/items\/([^/]+)$/))) {
@@ -372,7 +491,8 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', frontendDi
       return json(res, 200, {
         hits: hits.map(({ it, score }) => ({
           item_id: it.id, label: it.label, kind: it.kind, score: Number(score.toFixed(3)), text: it.text,
-          thumbnail_url: it.content_hash ? `/v1/blobs/${it.content_hash}/thumbnail` : null,
+          thumbnail_url: it.kind !== 'passage' && it.content_hash ? `/v1/blobs/${it.content_hash}/thumbnail` : null,
+          ...(it.document ? { document: it.document } : {}),
         })),
       });
     }

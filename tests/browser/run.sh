@@ -28,6 +28,6 @@ export PYXA_ARTIFACTS="${PYXA_ARTIFACTS:-$ROOT/artifacts}"
 mkdir -p "$PYXA_ARTIFACTS"
 cd "$HERE"
 status=0
-node --test --test-concurrency=1 portal.test.mjs ui.test.mjs || status=$?
+node --test --test-concurrency=1 portal.test.mjs documents.test.mjs ui.test.mjs || status=$?
 if [ $status -ne 0 ]; then echo "--- server log ---"; tail -50 "$DATA/server.log"; fi
 exit $status

@@ -5,10 +5,11 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import { startMockServer } from './mock-server.mjs';
 import {
-  launch, testImages, artifactsDir, openPage, waitForAnswer, uploadViaUi, unexpectedProblems, apiJson,
+  launch, testImages, artifactsDir, openPage, waitForAnswer, uploadViaUi, uploadDocumentsViaUi, unexpectedProblems, apiJson,
 } from './helpers.mjs';
 
 describe('portal UI (mock server)', { timeout: 300_000 }, () => {
@@ -254,7 +255,7 @@ describe('portal UI (mock server)', { timeout: 300_000 }, () => {
     await page.locator('[data-testid="upload-progress-text"][data-done]').waitFor();
     assert.equal(await page.locator('[data-testid="upload-progress"]').getAttribute('aria-valuenow'), '100');
     await page.locator('[data-testid="item-card"]').nth(1).waitFor();
-    await page.locator('[data-testid="collection-item"][data-name="pets"]', { hasText: '2 photos' }).waitFor();
+    await page.locator('[data-testid="collection-item"][data-name="pets"]', { hasText: '2 items' }).waitFor();
 
     // Uploading the same photo again is reported as a duplicate, not a failure.
     await page.click('[data-testid="upload-clear"]');
@@ -290,6 +291,123 @@ describe('portal UI (mock server)', { timeout: 300_000 }, () => {
     await page.locator('[data-testid="collection-item"][data-name="pets"]').waitFor({ state: 'detached' });
     assert.ok(await page.locator('[data-testid="collection-delete"]').isHidden(), 'default cannot be deleted');
     assert.deepEqual(unexpectedProblems(page), []);
+    await page.context().close();
+  });
+
+  it('documents: upload with progress, routing, duplicates and refusals, passage cards, citations, no evidence, delete', async () => {
+    await apiJson(mock.url, 'POST', '/v1/collections', { name: 'docs', description: 'Documents' });
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pyxa-ui-docs-'));
+    const handbook = path.join(dir, 'handbook.md');
+    const visitors = path.join(dir, 'visitors.html');
+    await writeFile(handbook, '# Office handbook\n\nWelcome to the team.\n\n## The office cat\n\nThe office cat is called Mochi. Mochi sleeps on the printer.\n');
+    await writeFile(visitors, '<html><head><title>Visitor guide</title></head><body><p>Visitors sign in at the front desk.</p></body></html>');
+    const page = await openPage(browser, mock.url);
+    await page.goto(`${mock.url}/#/kb/docs`);
+    await page.locator('[data-testid="docs-empty"]').waitFor();
+
+    const rows = await uploadDocumentsViaUi(page, 'docs', [handbook, visitors]);
+    for (const r of rows) {
+      assert.equal(r.status, 'done', `${r.name}: ${r.text}`);
+      assert.equal(r.text, 'Done: 1 passage');
+      assert.deepEqual(r.seq.filter((s) => s !== 'queued'), ['uploading', 'processing', 'done']);
+    }
+    await page.locator('[data-testid="doc-row"]').nth(1).waitFor();
+    assert.deepEqual(await page.locator('[data-testid="doc-title"]').allInnerTexts(), ['Visitor guide', 'Office handbook']);
+    await page.locator('[data-testid="collection-item"][data-name="docs"]', { hasText: '2 items' }).waitFor();
+    const card = page.locator('[data-testid="item-card"][data-kind="passage"]', { hasText: 'Office handbook' });
+    await card.waitFor();
+    assert.match(await card.innerText(), /Passage 1/i);
+    assert.match(await card.locator('[data-testid="item-snippet"]').innerText(), /^Office handbook · Welcome to the team\./);
+    assert.equal(await page.locator('[data-testid="item-card"][data-kind="passage"] img, [data-testid="item-card"][data-kind="passage"] [data-testid="item-delete"]').count(), 0);
+
+    // Dropped on the photo dropzone: a document goes to the documents (here, a duplicate), a .docx is refused.
+    await page.evaluate(([text]) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([text], 'handbook.md', { type: '' }));
+      dt.items.add(new File(['PK'], 'notes.docx', { type: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document' }));
+      const target = document.querySelector('[data-testid="kb-dropzone"]');
+      for (const type of ['dragenter', 'dragover', 'drop']) target.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, [await readFile(handbook, 'utf8')]);
+    await page.locator('[data-testid="doc-upload-row"][data-status="duplicate"]', { hasText: 'Already in this collection' }).waitFor();
+    await page.locator('[data-testid="toast"]', { hasText: 'notes.docx' }).waitFor();
+    assert.equal(await page.locator('#view-kb.is-dragover, .dropzone.is-dragover').count(), 0, 'nothing stays highlighted after the drop');
+    assert.equal(await page.locator('[data-testid="upload-row"]').count(), 0, 'no photo upload row');
+    // Refused by the server: its own message.
+    const empty = path.join(dir, 'empty.txt');
+    await writeFile(empty, '   \n');
+    const [bad] = await uploadDocumentsViaUi(page, 'docs', [empty]);
+    assert.equal(bad.status, 'error');
+    assert.equal(bad.text, 'empty.txt holds no text');
+    await page.click('[data-testid="doc-upload-clear"]');
+    await page.locator('[data-testid="doc-upload-row"]').first().waitFor({ state: 'detached' });
+
+    // Every control of the page is labelled.
+    const unlabelled = await page.evaluate(() => [...document.querySelectorAll('#view-kb button, #view-kb input, #view-kb a[href]')]
+      .filter((n) => n.offsetParent !== null || n.type === 'file')
+      .filter((n) => !(n.getAttribute('aria-label') || n.textContent || '').trim() && !(n.labels && n.labels.length) && !n.getAttribute('aria-labelledby'))
+      .map((n) => n.outerHTML.slice(0, 80)));
+    assert.deepEqual(unlabelled, []);
+
+    // Asked without a photo: the passage is cited by document title, position and snippet.
+    await page.goto(`${mock.url}/#/ask`);
+    await page.locator('[data-testid="ask-collection"]').selectOption('docs');
+    await page.click('[data-testid="new-conversation"]');
+    let turn = await ask(page, null, 'What is the office cat called?');
+    assert.match(await turn.locator('[data-testid="answer-text"]').innerText(), /Mochi/);
+    const ev = turn.locator('[data-testid="evidence-item"][data-kind="passage"]').first();
+    assert.equal(await ev.locator('[data-testid="evidence-doc-title"]').innerText(), 'Office handbook');
+    assert.equal(await ev.locator('[data-testid="evidence-position"]').innerText(), 'passage 1');
+    assert.match(await ev.locator('[data-testid="evidence-snippet"]').innerText(), /Mochi/);
+    assert.ok(await turn.locator('[data-testid="candidates-panel"]').isHidden(), 'no candidates panel without a photo');
+    assert.ok(await turn.locator('[data-testid="confidence"]').isHidden());
+    assert.ok(await turn.locator('[data-testid="no-evidence"]').isHidden());
+    const cite = turn.locator('[data-testid="cite"]').first();
+    assert.match(await cite.getAttribute('aria-label'), /^Source 1: “Office handbook”, passage 1, score/);
+    await cite.hover();
+    assert.ok(await ev.evaluate((x) => x.classList.contains('is-active')), 'the [1] mark highlights its passage');
+    await ev.click();
+    await page.locator('[data-testid="text-dialog-body"]', { hasText: 'Mochi' }).waitFor();
+    await page.keyboard.press('Escape');
+    assert.ok(await page.locator('[data-testid="followup-hint"]').isHidden(), 'no "same photo" hint without a photo');
+    await page.screenshot({ path: path.join(artifacts, 'ui-documents-answer.png') });
+
+    // Nothing relevant: a quiet note says so.
+    turn = await ask(page, null, 'Who won the football match?');
+    await turn.locator('[data-testid="no-evidence"]', { hasText: 'Nothing in the knowledge base answers this.' }).waitFor();
+    assert.match(await turn.locator('[data-testid="evidence-panel"]').innerText(), /Nothing matching/);
+
+    // Phone width: nothing wider than the screen.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${mock.url}/#/kb/docs`);
+    await page.locator('[data-testid="doc-row"]').nth(1).waitFor();
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no sideways scrolling');
+    await page.screenshot({ path: path.join(artifacts, 'ui-documents-phone.png'), fullPage: true });
+
+    // Delete a document: confirm, then it and its passage are gone.
+    const row = page.locator('[data-testid="doc-row"]', { hasText: 'Visitor guide' });
+    assert.equal(await row.locator('[data-testid="doc-delete"]').getAttribute('aria-label'), 'Delete the document “Visitor guide”');
+    await row.locator('[data-testid="doc-delete"]').click();
+    await page.click('[data-testid="confirm-ok"]');
+    await row.waitFor({ state: 'detached' });
+    await page.locator('[data-testid="item-card"][data-kind="passage"]', { hasText: 'Visitor guide' }).waitFor({ state: 'detached' });
+    assert.deepEqual((await apiJson(mock.url, 'GET', '/v1/collections/docs/documents')).data.documents.map((d) => d.title), ['Office handbook']);
+    await page.locator('[data-testid="kb-count"]', { hasText: '1 item' }).waitFor();
+    assert.deepEqual(unexpectedProblems(page), []);
+    await apiJson(mock.url, 'DELETE', '/v1/collections/docs');
+    await rm(dir, { recursive: true, force: true });
+    await page.context().close();
+  });
+
+  it('i18n: every English string has a Chinese one', async () => {
+    const page = await openPage(browser, mock.url);
+    await page.goto(`${mock.url}/`);
+    const missing = await page.evaluate(async () => {
+      const { STRINGS } = await import('/i18n.js');
+      const en = Object.keys(STRINGS.en);
+      const zh = Object.keys(STRINGS.zh);
+      return { zh: en.filter((k) => !zh.includes(k)), en: zh.filter((k) => !en.includes(k)) };
+    });
+    assert.deepEqual(missing, { zh: [], en: [] });
     await page.context().close();
   });
 

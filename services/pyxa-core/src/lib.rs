@@ -5,10 +5,12 @@
 //! so it stays small and stable.
 
 pub mod error;
+pub mod keywords;
 pub mod meta;
 pub mod text;
 
 pub use error::{Error, ErrorCode, ErrorKind, Result};
+pub use keywords::SparseVector;
 pub use meta::*;
 
 use async_trait::async_trait;
@@ -152,6 +154,18 @@ pub struct VectorPoint {
     pub space: Option<String>,
     pub image: Option<Embedding>,
     pub text: Option<Embedding>,
+    /// Keyword vector of the item's text (see [`keywords`]): what hybrid retrieval matches
+    /// names and numbers by. None or empty: the point is found by its dense vectors only.
+    pub keywords: Option<SparseVector>,
+}
+
+/// A keyword (BM25) search: terms from [`keywords::query_vector`], ranked by the store.
+#[derive(Debug, Clone)]
+pub struct KeywordQuery {
+    pub collection: String,
+    pub terms: SparseVector,
+    pub top_k: usize,
+    pub filter: PayloadFilter,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -190,6 +204,8 @@ pub trait VectorStore: Send + Sync {
     async fn upsert(&self, points: Vec<VectorPoint>) -> Result<()>;
     async fn delete(&self, collection: &str, item_ids: &[String]) -> Result<()>;
     async fn search(&self, query: VectorQuery) -> Result<Vec<ScoredPoint>>;
+    /// Points ranked by BM25 over their keyword vectors (IDF from the collection), best first.
+    async fn search_keywords(&self, query: KeywordQuery) -> Result<Vec<ScoredPoint>>;
     async fn count(&self, collection: &str, filter: &PayloadFilter) -> Result<usize>;
     /// Whether the item's point exists (for consistency repair).
     async fn contains(&self, collection: &str, item_id: &str) -> Result<bool>;

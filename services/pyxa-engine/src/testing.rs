@@ -14,8 +14,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use pyxa_core::{
     dot, l2_normalize, softmax_scaled, Blob, BuiltinClass, Embedding, Encoder, EncoderInfo, Error, ErrorCode, Generation,
-    GenerationRequest, Generator, GeneratorInfo, ImageEncoding, ImageStore, PayloadFilter, Result, RgbPixels, Rollup,
-    ScoredPoint, TextReader, TokenSink, VectorName, VectorPoint, VectorQuery, VectorStore, VectorStoreInfo,
+    GenerationRequest, Generator, GeneratorInfo, ImageEncoding, ImageStore, KeywordQuery, PayloadFilter, Result, RgbPixels,
+    Rollup, ScoredPoint, TextReader, TokenSink, VectorName, VectorPoint, VectorQuery, VectorStore, VectorStoreInfo,
 };
 use sha2::{Digest, Sha256};
 
@@ -286,6 +286,25 @@ impl VectorStore for MemoryVectorStore {
                     kind: p.kind,
                     score: dot(v, &query.vector),
                 })
+            })
+            .collect();
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.item_id.cmp(&b.item_id)));
+        hits.truncate(query.top_k);
+        Ok(hits)
+    }
+
+    /// Term overlap weighted by the stored values (no IDF: enough to rank a fake's handful).
+    async fn search_keywords(&self, query: KeywordQuery) -> Result<Vec<ScoredPoint>> {
+        let collections = self.lock()?;
+        let Some(points) = collections.get(&query.collection) else { return Ok(Vec::new()) };
+        let mut hits: Vec<ScoredPoint> = points
+            .values()
+            .filter(|p| matches(&query.filter, p))
+            .filter_map(|p| {
+                let k = p.keywords.as_ref()?;
+                let score: f32 =
+                    query.terms.indices.iter().filter_map(|t| k.indices.iter().position(|i| i == t).map(|at| k.values[at])).sum();
+                (score > 0.0).then(|| ScoredPoint { item_id: p.item_id.clone(), label: p.label.clone(), kind: p.kind, score })
             })
             .collect();
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.item_id.cmp(&b.item_id)));

@@ -6,6 +6,20 @@ use pyxa_core::{Error, ItemKind, VectorName, VectorPoint};
 use uuid::Uuid;
 
 pub(crate) const VECTORS: [VectorName; 2] = [VectorName::Image, VectorName::Text];
+/// The sparse vector of keyword terms (BM25 with the store's IDF).
+pub(crate) const KEYWORDS: &str = "keywords";
+
+/// A keyword vector as the stores need it: indices sorted and unique, values finite and
+/// non-zero (Qdrant does not check; a duplicate index corrupts a stored vector).
+pub(crate) fn clean_sparse(v: &pyxa_core::SparseVector) -> (Vec<u32>, Vec<f32>) {
+    let mut merged: std::collections::BTreeMap<u32, f32> = std::collections::BTreeMap::new();
+    for (i, x) in v.indices.iter().zip(&v.values) {
+        if x.is_finite() && *x != 0.0 {
+            *merged.entry(*i).or_default() += x;
+        }
+    }
+    merged.into_iter().filter(|(_, x)| x.is_finite() && *x != 0.0).unzip()
+}
 
 /// Keyword-indexed payload fields and whether Qdrant should build extra HNSW links per value.
 /// `collection` has one value per shard and `kind` only three: extra graphs for them would cost

@@ -12,16 +12,20 @@ use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use pyxa_core::{Error, ErrorKind, PayloadFilter, Result, ScoredPoint, VectorPoint, VectorQuery, VectorStore, VectorStoreInfo};
+use pyxa_core::{
+    Error, ErrorKind, KeywordQuery, PayloadFilter, Result, ScoredPoint, VectorPoint, VectorQuery, VectorStore, VectorStoreInfo,
+};
 use qdrant_client::qdrant::{
     value::Kind, vectors_config, CollectionStatus, Condition, CountPointsBuilder, CreateCollectionBuilder,
-    CreateFieldIndexCollectionBuilder, DeletePointsBuilder, Distance, FieldType, Filter, GetPointsBuilder, HnswConfigDiff,
-    KeywordIndexParamsBuilder, OptimizersConfigDiff, PointId, PointStruct, PointsIdsList, Query, QueryPointsBuilder,
-    SearchParamsBuilder, UpdateCollectionBuilder, UpsertPointsBuilder, Value, VectorParamsBuilder, VectorsConfigBuilder,
+    CreateFieldIndexCollectionBuilder, CreateVectorNameRequestBuilder, DeletePointsBuilder, Distance, FieldType, Filter,
+    GetPointsBuilder, HnswConfigDiff, KeywordIndexParamsBuilder, Modifier, NamedVectors, OptimizersConfigDiff, PointId,
+    PointStruct, PointsIdsList, Query, QueryPointsBuilder, SearchParamsBuilder, SparseIndexConfigBuilder,
+    SparseVectorCreationConfigBuilder, SparseVectorParamsBuilder, SparseVectorsConfigBuilder, UpdateCollectionBuilder,
+    UpsertPointsBuilder, Value, Vector, VectorInput, VectorParamsBuilder, VectorsConfigBuilder,
 };
 use qdrant_client::{Payload, Qdrant, QdrantError};
 
-use crate::common::{self, INDEXED_FIELDS, VECTORS, WRITE_CHUNK};
+use crate::common::{self, INDEXED_FIELDS, KEYWORDS, VECTORS, WRITE_CHUNK};
 use crate::IndexSettings;
 
 /// Qdrant collection names are `pyxa_<collection>`.
@@ -108,7 +112,10 @@ impl ServerStore {
             return Ok(d);
         }
         let info = self.client.collection_info(qname(collection)).await.map_err(|e| server_error(Some(collection), e))?;
-        let params = info.result.and_then(|r| r.config).and_then(|c| c.params).and_then(|p| p.vectors_config);
+        let params = info.result.and_then(|r| r.config).and_then(|c| c.params);
+        let has_keywords =
+            params.as_ref().and_then(|p| p.sparse_vectors_config.as_ref()).is_some_and(|s| s.map.contains_key(KEYWORDS));
+        let params = params.and_then(|p| p.vectors_config);
         let dims: Vec<u64> = match params.and_then(|v| v.config) {
             Some(vectors_config::Config::ParamsMap(m)) => {
                 VECTORS.iter().filter_map(|v| m.map.get(v.as_str()).map(|p| p.size)).collect()
@@ -121,6 +128,17 @@ impl ServerStore {
                 qname(collection)
             )));
         }
+        if !has_keywords {
+            // A collection made before hybrid retrieval (needs a Qdrant server >= 1.18).
+            let req = CreateVectorNameRequestBuilder::new(
+                qname(collection),
+                KEYWORDS,
+                SparseVectorCreationConfigBuilder::new().modifier(Modifier::Idf),
+            )
+            .wait(true);
+            self.client.create_vector_name(req).await.map_err(|e| server_error(Some(collection), e))?;
+            tracing::info!(collection, "keyword vector added to the qdrant collection");
+        }
         let d = dims[0] as usize;
         self.dims.write().unwrap_or_else(|e| e.into_inner()).insert(collection.to_string(), d);
         Ok(d)
@@ -132,7 +150,12 @@ impl ServerStore {
             vectors.add_named_vector_params(v.as_str(), VectorParamsBuilder::new(dim as u64, Distance::Cosine));
         }
         let idx = &self.config.index;
-        let mut create = CreateCollectionBuilder::new(qname(collection)).vectors_config(vectors);
+        let mut sparse = SparseVectorsConfigBuilder::default();
+        sparse.add_named_vector_params(
+            KEYWORDS,
+            SparseVectorParamsBuilder::default().modifier(Modifier::Idf).index(SparseIndexConfigBuilder::default().on_disk(true)),
+        );
+        let mut create = CreateCollectionBuilder::new(qname(collection)).vectors_config(vectors).sparse_vectors_config(sparse);
         if let Some(n) = self.config.shard_number {
             create = create.shard_number(n);
         }
@@ -213,12 +236,18 @@ impl VectorStore for ServerStore {
             let mut qpoints = Vec::with_capacity(points.len());
             for p in &points {
                 let id = common::validate_point(p, dim)?;
-                let mut vectors: HashMap<String, Vec<f32>> = HashMap::new();
+                let mut vectors = NamedVectors::default();
                 if let Some(v) = &p.image {
-                    vectors.insert("image".into(), v.clone());
+                    vectors = vectors.add_vector("image", Vector::new_dense(v.clone()));
                 }
                 if let Some(v) = &p.text {
-                    vectors.insert("text".into(), v.clone());
+                    vectors = vectors.add_vector("text", Vector::new_dense(v.clone()));
+                }
+                if let Some(k) = &p.keywords {
+                    let (indices, values) = common::clean_sparse(k);
+                    if !indices.is_empty() {
+                        vectors = vectors.add_vector(KEYWORDS, Vector::new_sparse(indices, values));
+                    }
                 }
                 qpoints.push(PointStruct::new(id.to_string(), vectors, Payload::from(common::payload_json(p))));
             }
@@ -264,18 +293,25 @@ impl VectorStore for ServerStore {
             req = req.filter(f);
         }
         let res = self.client.query(req).await.map_err(|e| self.read_error(&query.collection, e))?;
-        res.result
-            .into_iter()
-            .map(|p| {
-                let id = p.id.as_ref().map(point_id_string).unwrap_or_default();
-                Ok(ScoredPoint {
-                    item_id: payload_str(&p.payload, "item_id").unwrap_or_else(|| id.clone()),
-                    label: payload_str(&p.payload, "label"),
-                    kind: common::parse_kind(payload_str(&p.payload, "kind").as_deref(), &id)?,
-                    score: p.score,
-                })
-            })
-            .collect()
+        res.result.into_iter().map(|p| scored_point(&p.payload, p.id.as_ref(), p.score)).collect()
+    }
+
+    async fn search_keywords(&self, query: KeywordQuery) -> Result<Vec<ScoredPoint>> {
+        self.dim(&query.collection).await?;
+        let (indices, values) = common::clean_sparse(&query.terms);
+        if indices.is_empty() || query.top_k == 0 {
+            return Ok(Vec::new());
+        }
+        let mut req = QueryPointsBuilder::new(qname(&query.collection))
+            .query(Query::new_nearest(VectorInput::new_sparse(indices, values)))
+            .using(KEYWORDS)
+            .limit(query.top_k as u64)
+            .with_payload(true);
+        if let Some(f) = to_filter(&query.filter) {
+            req = req.filter(f);
+        }
+        let res = self.client.query(req).await.map_err(|e| self.read_error(&query.collection, e))?;
+        res.result.into_iter().map(|p| scored_point(&p.payload, p.id.as_ref(), p.score)).collect()
     }
 
     async fn count(&self, collection: &str, filter: &PayloadFilter) -> Result<usize> {
@@ -368,6 +404,16 @@ fn to_filter(f: &PayloadFilter) -> Option<Filter> {
         must.push(Condition::matches("tenant", t.clone()));
     }
     (!must.is_empty()).then(|| Filter::must(must))
+}
+
+fn scored_point(payload: &HashMap<String, Value>, id: Option<&PointId>, score: f32) -> Result<ScoredPoint> {
+    let id = id.map(point_id_string).unwrap_or_default();
+    Ok(ScoredPoint {
+        item_id: payload_str(payload, "item_id").unwrap_or_else(|| id.clone()),
+        label: payload_str(payload, "label"),
+        kind: common::parse_kind(payload_str(payload, "kind").as_deref(), &id)?,
+        score,
+    })
 }
 
 fn payload_str(payload: &HashMap<String, Value>, key: &str) -> Option<String> {

@@ -12,7 +12,10 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use pyxa_core::{ErrorKind, ItemKind, PayloadFilter, Result, ScoredPoint, VectorName, VectorPoint, VectorQuery, VectorStore};
+use pyxa_core::keywords::{document_vector, query_vector};
+use pyxa_core::{
+    ErrorKind, ItemKind, KeywordQuery, PayloadFilter, Result, ScoredPoint, VectorName, VectorPoint, VectorQuery, VectorStore,
+};
 use pyxa_vectors::{EdgeStore, EdgeStoreConfig, IndexSettings, ServerStore, ServerStoreConfig};
 
 const DIM: usize = 32;
@@ -79,6 +82,7 @@ fn dataset(collection: &str) -> Vec<VectorPoint> {
                 space: Some(if i % 5 == 0 { "old@1" } else { "new@2" }.to_string()),
                 image: (kind != ItemKind::Text).then_some(image),
                 text: (kind != ItemKind::Image).then_some(text),
+                keywords: None,
             }
         })
         .collect()
@@ -387,6 +391,63 @@ async fn contract(store: &dyn VectorStore, ns: &str) {
     check_unknown(store, &c2).await;
 }
 
+/// Keyword (BM25) search: rare terms rank first, the store's IDF outweighs repeated common
+/// words, Chinese characters match, filters apply, deleted and keyword-less points are not found.
+async fn keywords(store: &dyn VectorStore, ns: &str) {
+    let c = format!("{ns}kw");
+    store.ensure_collection(&c, DIM).await.unwrap();
+    let texts = [
+        "The office cat is called Mochi. She sleeps in the office.",
+        "The office printer on the third floor is called HERON.",
+        "Office hours: the office opens at 9. Office office office.",
+        "办公室的猫叫摩卡，每天早上八点半喂它。",
+        "咖啡机显示E07时，请检查水箱。",
+        "A note without much in it.",
+    ];
+    let mut points: Vec<VectorPoint> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| VectorPoint {
+            item_id: item_id(1000 + i),
+            collection: c.clone(),
+            label: Some(if i < 3 { "en" } else { "zh" }.into()),
+            kind: ItemKind::Passage,
+            tenant: None,
+            space: Some("s@1".into()),
+            image: None,
+            text: Some(normalized((0..DIM).map(|d| ((d + i) % 7) as f32 + 0.5).collect())),
+            keywords: Some(document_vector(t)),
+        })
+        .collect();
+    // A point without keywords and one with a raw, unsorted vector with a repeated index.
+    points.push(VectorPoint { item_id: item_id(1010), keywords: None, ..points[0].clone() });
+    let raw = pyxa_core::SparseVector { indices: vec![9, 3, 9], values: vec![1.0, f32::NAN, 2.0] };
+    points.push(VectorPoint { item_id: item_id(1011), keywords: Some(raw), ..points[5].clone() });
+    store.upsert(points).await.unwrap();
+    let search =
+        |text: &str, filter: PayloadFilter| KeywordQuery { collection: c.clone(), terms: query_vector(text), top_k: 3, filter };
+    let top = |hits: Vec<ScoredPoint>| hits.first().map(|h| h.item_id.clone());
+    assert_eq!(top(store.search_keywords(search("Mochi", PayloadFilter::default())).await.unwrap()), Some(item_id(1000)));
+    assert_eq!(top(store.search_keywords(search("who is HERON", PayloadFilter::default())).await.unwrap()), Some(item_id(1001)));
+    // "office" is everywhere in English: the rare "cat" decides.
+    assert_eq!(top(store.search_keywords(search("office cat", PayloadFilter::default())).await.unwrap()), Some(item_id(1000)));
+    assert_eq!(top(store.search_keywords(search("摩卡", PayloadFilter::default())).await.unwrap()), Some(item_id(1003)));
+    assert_eq!(
+        top(store.search_keywords(search("E07 是什么意思", PayloadFilter::default())).await.unwrap()),
+        Some(item_id(1004))
+    );
+    let zh_only = PayloadFilter { label: Some("zh".into()), ..Default::default() };
+    let hits = store.search_keywords(search("Mochi 摩卡", zh_only)).await.unwrap();
+    assert_eq!(top(hits.clone()), Some(item_id(1003)));
+    assert!(hits.iter().all(|h| h.item_id != item_id(1000)));
+    assert!(store.search_keywords(search("the of", PayloadFilter::default())).await.unwrap().is_empty());
+    assert!(store.search_keywords(search("nothing matches zzzz", PayloadFilter::default())).await.unwrap().is_empty());
+    store.delete(&c, &[item_id(1000)]).await.unwrap();
+    let hits = store.search_keywords(search("Mochi", PayloadFilter::default())).await.unwrap();
+    assert!(hits.iter().all(|h| h.item_id != item_id(1000) && h.item_id != item_id(1010)), "{hits:?}");
+    store.delete_collection(&c).await.unwrap();
+}
+
 async fn check_unknown(store: &dyn VectorStore, c: &str) {
     let all = PayloadFilter::default();
     let q = vec![0.1; DIM];
@@ -419,6 +480,7 @@ async fn edge_contract() {
     let dir = tempfile::tempdir().unwrap();
     let store = EdgeStore::open_with(edge_config(dir.path())).await.unwrap();
     contract(&store, "ct").await;
+    keywords(&store, "ct").await;
     assert!(store.collections().is_empty());
     // Only the lock file is left.
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
@@ -437,6 +499,7 @@ async fn server_contract() {
     let store = ServerStore::new(cfg).unwrap();
     let ns = format!("ct{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     contract(&store, &ns).await;
+    keywords(&store, &ns).await;
 }
 
 #[tokio::test]
@@ -449,6 +512,60 @@ async fn server_unreachable_is_unavailable() {
     expect_err(store.count("x", &PayloadFilter::default()).await, ErrorKind::Unavailable, "vector_store_unavailable");
     // Validation happens before any network call.
     expect_err(store.ensure_collection("a b", DIM).await, ErrorKind::InvalidInput, "invalid_collection_name");
+}
+
+/// A collection made before keyword vectors existed gets one when opened, keeps its points, and
+/// answers keyword searches for what is written afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edge_upgrades_a_collection_without_keywords() {
+    use qdrant_edge::{Distance, EdgeConfig, EdgeShard, EdgeVectorParams};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old");
+    std::fs::create_dir_all(&path).unwrap();
+    {
+        let mut b = EdgeConfig::builder();
+        for v in ["image", "text"] {
+            b = b.vector(v, EdgeVectorParams::builder(DIM, Distance::Cosine).build());
+        }
+        let edge = EdgeShard::new(&path, b.build()).unwrap();
+        edge.flush();
+    }
+    let store = EdgeStore::open_with(edge_config(dir.path())).await.unwrap();
+    let data: Vec<VectorPoint> = dataset("old").into_iter().take(20).collect();
+    store.upsert(data.clone()).await.unwrap();
+    let mut p = data[3].clone();
+    p.keywords = Some(document_vector("The spare key is in the blue tin."));
+    store.upsert(vec![p.clone()]).await.unwrap();
+    let hits = store
+        .search_keywords(KeywordQuery {
+            collection: "old".into(),
+            terms: query_vector("blue tin"),
+            top_k: 5,
+            filter: PayloadFilter::default(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(hits.first().map(|h| h.item_id.clone()), Some(p.item_id.clone()));
+    assert_eq!(store.count("old", &PayloadFilter::default()).await.unwrap(), 20);
+    drop(store);
+    // Reopened: already upgraded, nothing left of the upgrade's backups.
+    let store = EdgeStore::open_with(edge_config(dir.path())).await.unwrap();
+    assert_eq!(store.count("old", &PayloadFilter::default()).await.unwrap(), 20);
+    let leftovers: Vec<_> =
+        walk(&path).into_iter().filter(|f| f.contains("pyxa-before-keywords") || f.contains("keywords-upgrade")).collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.path().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path().display().to_string());
+        }
+    }
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

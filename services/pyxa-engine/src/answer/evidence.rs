@@ -7,7 +7,7 @@ use pyxa_core::{AnswerRecord, ImageEncoding, PayloadFilter, Result};
 
 use super::request::Question;
 use super::types::Timings;
-use crate::kb::{Hit, KnowledgeBase};
+use crate::kb::{fuse_ranked, Hit, KnowledgeBase};
 
 pub struct Gathered {
     /// The photo asked about (hash): new, or the one the conversation is about.
@@ -51,28 +51,6 @@ pub fn retrieval_text(prompt: &str, history: &[AnswerRecord]) -> String {
         Some(previous) => format!("{}\n{prompt}", previous.prompt),
         None => prompt.to_string(),
     }
-}
-
-/// Reciprocal rank fusion's constant (Cormack et al. 2009): ranks beyond the first few matter little.
-const RRF_K: f32 = 60.0;
-
-/// Fuses ranked hit lists by reciprocal rank; a hit keeps its best similarity as its score.
-pub fn fuse_ranked(lists: Vec<Vec<Hit>>, top_k: usize) -> Vec<Hit> {
-    let mut fused: Vec<(f32, Hit)> = Vec::new();
-    for list in lists {
-        for (rank, hit) in list.into_iter().enumerate() {
-            let rrf = 1.0 / (RRF_K + rank as f32 + 1.0);
-            match fused.iter_mut().find(|(_, h)| h.item_id == hit.item_id) {
-                Some((score, kept)) => {
-                    *score += rrf;
-                    kept.score = kept.score.max(hit.score);
-                }
-                None => fused.push((rrf, hit)),
-            }
-        }
-    }
-    fused.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| b.1.score.total_cmp(&a.1.score)));
-    fused.into_iter().take(top_k).map(|(_, h)| h).collect()
 }
 
 pub async fn gather(
@@ -134,24 +112,38 @@ pub async fn gather(
     // labels meanwhile.
     let t = Instant::now();
     let photo_vector = image_encoding.as_ref().map(|e| e.embedding.clone());
+    let identify = q.prompt.as_deref().is_none_or(super::request::asks_what_it_is) && photo_vector.is_some();
     let query = if q.prompt.as_deref().is_none_or(super::request::asks_what_it_is) {
         photo_vector.or(question_vector)
     } else {
         question_vector.or(photo_vector)
     };
+    // Dense search by the question (and its translation) fused with keyword search by the words
+    // of both; "what is this?" about a photo searches by the photo alone.
+    let keyword_text = match (&q.prompt, translated) {
+        (Some(p), Some(t)) => Some(format!("{p}\n{t}")),
+        (Some(p), None) => Some(p.clone()),
+        _ => None,
+    }
+    .filter(|_| !identify);
     let retrieve = async {
         let no_filter = PayloadFilter::default();
-        match (&query, &translated_vector) {
-            (Some(v), Some(t)) => {
-                let (own, other) = futures::try_join!(
-                    kb.search_vectors(&q.collection, v, q.top_k, &no_filter),
-                    kb.search_vectors(&q.collection, t, q.top_k, &no_filter)
-                )?;
-                Ok(fuse_ranked(vec![own, other], q.top_k))
+        let Some(v) = &query else { return Ok(Vec::new()) };
+        let other = async {
+            match &translated_vector {
+                Some(t) => kb.search_vectors(&q.collection, t, q.top_k, &no_filter).await,
+                None => Ok(Vec::new()),
             }
-            (Some(v), None) => kb.search_vectors(&q.collection, v, q.top_k, &no_filter).await,
-            (None, _) => Ok(Vec::new()),
-        }
+        };
+        let keywords = async {
+            match &keyword_text {
+                Some(text) => kb.search_keywords(&q.collection, text, q.top_k, &no_filter).await,
+                None => Ok(Vec::new()),
+            }
+        };
+        let (own, other, keywords) =
+            futures::try_join!(kb.search_vectors(&q.collection, v, q.top_k, &no_filter), other, keywords)?;
+        Ok(fuse_ranked(vec![own, other, keywords], q.top_k))
     };
     let (hits, labels) = futures::try_join!(retrieve, kb.meta.labels(&q.collection))?;
     timings.retrieve = ms(t);

@@ -160,6 +160,7 @@ mod tests {
     fn hit(id: &str, label: &str, score: f32) -> Hit {
         Hit {
             document: None,
+            keyword_match: false,
             item_id: id.into(),
             label: Some(label.into()),
             kind: ItemKind::Image,

@@ -54,7 +54,7 @@ struct EvidenceForAnswer<'a> {
 fn passages(hits: &[crate::kb::Hit]) -> Vec<Passage<'_>> {
     hits.iter()
         .enumerate()
-        .filter(|(_, h)| h.score >= MIN_PASSAGE_SCORE)
+        .filter(|(_, h)| h.score >= MIN_PASSAGE_SCORE || h.keyword_match)
         .filter_map(|(i, h)| h.text.as_deref().or(h.ocr_text.as_deref()).map(|text| Passage { n: i + 1, text }))
         .take(MAX_PASSAGES)
         .collect()

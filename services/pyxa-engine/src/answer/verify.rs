@@ -322,7 +322,7 @@ mod tests {
         assert!(support(answer, handbook) > support(answer, note));
         assert_eq!(cited_numbers("a [2][3] b [1, 4] [x]"), vec![2, 3, 1, 4]);
         assert_eq!(without_marks("Mochi [1][3]. 叫摩卡 [2]。 [see]"), "Mochi. 叫摩卡。 [see]");
-        assert!(unsupported_names("每周三 at 10:00", &["Fire alarm test: Wednesday 10:00"]) == false);
+        assert!(!unsupported_names("每周三 at 10:00", &["Fire alarm test: Wednesday 10:00"]));
         assert!(unsupported_names("周四 11:00", &["Fire alarm test: Wednesday 10:00"]));
     }
 }

@@ -5,9 +5,7 @@
 
 use std::sync::Arc;
 
-use pyxa_core::{
-    Document, DocumentParser, DocumentRef, Error, ErrorCode, IndexState, ItemKind, NewItem, ParsedDocument, Result, VectorPoint,
-};
+use pyxa_core::{Document, DocumentParser, DocumentRef, Error, ErrorCode, IndexState, ItemKind, NewItem, ParsedDocument, Result};
 
 use super::KnowledgeBase;
 
@@ -142,16 +140,7 @@ impl KnowledgeBase {
                     text_vector: Some(vector.clone()),
                 };
                 let item = self.meta.insert_item(new).await?;
-                points.push(VectorPoint {
-                    item_id: item.id.clone(),
-                    collection: item.collection.clone(),
-                    label: None,
-                    kind: ItemKind::Passage,
-                    tenant: None,
-                    space: Some(space.clone()),
-                    image: None,
-                    text: Some(vector),
-                });
+                points.push(super::point_of(&item, Some(space.clone()), None, Some(vector)));
             }
             let ids: Vec<String> = points.iter().map(|p| p.item_id.clone()).collect();
             self.vectors.upsert(points).await?;

@@ -20,7 +20,7 @@ pub use items::MAX_PAGE;
 pub use items::{content_hash, is_image_id, searchable_text, ItemInput};
 pub use reindex::ReindexReport;
 pub use repair::RepairReport;
-pub use search::{combine, validate_top_k, Hit, SearchQuery, SearchResult};
+pub use search::{combine, fuse_ranked, validate_top_k, Hit, SearchQuery, SearchResult};
 
 pub const DEFAULT_COLLECTION: &str = "default";
 pub const MAX_TOP_K: usize = 100;
@@ -39,9 +39,21 @@ pub struct KnowledgeBase {
     pub documents: Option<Arc<dyn DocumentParser>>,
 }
 
+/// What an item is found by in keyword search: its label, its text, the text read from its
+/// photo and, for a passage, its document's title.
+pub fn keyword_text(item: &Item) -> String {
+    [item.label.as_deref(), item.document.as_ref().map(|d| d.title.as_str()), item.text.as_deref(), item.ocr_text.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The vector-store point of a stored item, with the vectors of `space`.
 fn point_of(item: &Item, space: Option<String>, image: Option<Embedding>, text: Option<Embedding>) -> VectorPoint {
+    let keywords = pyxa_core::keywords::document_vector(&keyword_text(item));
     VectorPoint {
+        keywords: (!keywords.is_empty()).then_some(keywords),
         item_id: item.id.clone(),
         collection: item.collection.clone(),
         label: item.label.clone(),

@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use pyxa_core::{DocumentRef, Embedding, Error, ErrorCode, IndexState, ItemKind, PayloadFilter, Result, VectorName, VectorQuery};
+use pyxa_core::{
+    DocumentRef, Embedding, Error, ErrorCode, IndexState, ItemKind, KeywordQuery, PayloadFilter, Result, VectorName, VectorQuery,
+};
 use serde::Serialize;
 
 use super::{KnowledgeBase, MAX_TOP_K};
@@ -22,6 +24,8 @@ pub struct Hit {
     pub image: Option<String>,
     /// For a passage: its document's id and title, and where in the document it is.
     pub document: Option<DocumentRef>,
+    /// Found by its keywords (BM25); a hit found only so has no similarity (`score` 0).
+    pub keyword_match: bool,
 }
 
 /// A search as the API takes it: a photo, a text, or both.
@@ -86,8 +90,58 @@ impl KnowledgeBase {
         let (image_vector, text_vector) = futures::try_join!(image_part, text_part)?;
         let vector = combine(image_vector, text_vector)
             .ok_or_else(|| Error::new(ErrorCode::EmptyQuery, "search needs a text, an image, or both"))?;
-        let hits = self.search_vectors(&query.collection, &vector, query.top_k, &query.filter).await?;
+        let hits = self.search_hybrid(&query.collection, &vector, text, query.top_k, &query.filter).await?;
         Ok(SearchResult { hits, took_ms: started.elapsed().as_secs_f64() * 1e3 })
+    }
+
+    /// Dense search fused (reciprocal rank) with keyword search of `text`: names and numbers
+    /// that embeddings miss are found by their words.
+    pub async fn search_hybrid(
+        &self,
+        collection: &str,
+        vector: &Embedding,
+        text: Option<&str>,
+        top_k: usize,
+        filter: &PayloadFilter,
+    ) -> Result<Vec<Hit>> {
+        let keywords = async {
+            match text {
+                Some(t) => self.search_keywords(collection, t, top_k, filter).await,
+                None => Ok(Vec::new()),
+            }
+        };
+        let (dense, keyword) = futures::try_join!(self.search_vectors(collection, vector, top_k, filter), keywords)?;
+        Ok(fuse_ranked(vec![dense, keyword], top_k))
+    }
+
+    /// Items ranked by BM25 over their keywords (the store applies the collection's IDF).
+    pub async fn search_keywords(&self, collection: &str, text: &str, top_k: usize, filter: &PayloadFilter) -> Result<Vec<Hit>> {
+        let terms = pyxa_core::keywords::query_vector(text);
+        if terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let filter = PayloadFilter { space: Some(self.space()), ..filter.clone() };
+        let query = KeywordQuery { collection: collection.to_string(), terms, top_k, filter };
+        let ranked = self.vectors.search_keywords(query).await?;
+        let ids: Vec<String> = ranked.iter().map(|p| p.item_id.clone()).collect();
+        let items: HashMap<String, pyxa_core::Item> =
+            self.meta.get_items(&ids).await?.into_iter().map(|i| (i.id.clone(), i)).collect();
+        Ok(ranked
+            .iter()
+            .filter_map(|p| items.get(&p.item_id))
+            .filter(|i| i.state == IndexState::Indexed && i.collection == collection)
+            .map(|i| Hit {
+                item_id: i.id.clone(),
+                label: i.label.clone(),
+                kind: i.kind,
+                score: 0.0,
+                text: i.text.clone(),
+                ocr_text: i.ocr_text.clone(),
+                image: i.blob_hash.clone(),
+                document: i.document.clone(),
+                keyword_match: true,
+            })
+            .collect())
     }
 
     /// Nearest items to an embedding over both named vectors (searched concurrently), best first.
@@ -129,10 +183,64 @@ impl KnowledgeBase {
                 ocr_text: i.ocr_text.clone(),
                 image: i.blob_hash.clone(),
                 document: i.document.clone(),
+                keyword_match: false,
             })
             .collect();
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.item_id.cmp(&b.item_id)));
         hits.truncate(top_k);
         Ok(hits)
+    }
+}
+
+/// Reciprocal rank fusion's constant (Cormack et al. 2009): ranks beyond the first few matter little.
+const RRF_K: f32 = 60.0;
+
+/// Fuses ranked hit lists by reciprocal rank. A hit in several lists keeps its best similarity
+/// and is a keyword match if any list found it by keywords.
+pub fn fuse_ranked(lists: Vec<Vec<Hit>>, top_k: usize) -> Vec<Hit> {
+    let mut fused: Vec<(f32, Hit)> = Vec::new();
+    for list in lists {
+        for (rank, hit) in list.into_iter().enumerate() {
+            let rrf = 1.0 / (RRF_K + rank as f32 + 1.0);
+            match fused.iter_mut().find(|(_, h)| h.item_id == hit.item_id) {
+                Some((score, kept)) => {
+                    *score += rrf;
+                    kept.score = kept.score.max(hit.score);
+                    kept.keyword_match |= hit.keyword_match;
+                }
+                None => fused.push((rrf, hit)),
+            }
+        }
+    }
+    fused.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| b.1.score.total_cmp(&a.1.score)));
+    fused.into_iter().take(top_k).map(|(_, h)| h).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(id: &str, score: f32, keyword_match: bool) -> Hit {
+        Hit {
+            item_id: id.into(),
+            label: None,
+            kind: ItemKind::Passage,
+            score,
+            text: None,
+            ocr_text: None,
+            image: None,
+            document: None,
+            keyword_match,
+        }
+    }
+
+    #[test]
+    fn reciprocal_rank_fusion_favours_what_both_lists_found() {
+        let dense = vec![hit("a", 0.6, false), hit("b", 0.5, false), hit("c", 0.4, false)];
+        let keywords = vec![hit("c", 0.0, true), hit("d", 0.0, true)];
+        let fused = fuse_ranked(vec![dense, keywords], 3);
+        let ids: Vec<&str> = fused.iter().map(|h| h.item_id.as_str()).collect();
+        assert_eq!(ids, ["c", "a", "b"], "a tie in rank goes to the higher similarity");
+        assert!(fused[0].keyword_match && fused[0].score == 0.4, "keeps the similarity and the keyword match");
     }
 }

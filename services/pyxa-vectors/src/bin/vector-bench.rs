@@ -132,6 +132,7 @@ fn point(i: usize, cluster: usize, v: Vec<f32>) -> VectorPoint {
         space: None,
         image: Some(v),
         text: None,
+        keywords: None,
     }
 }
 

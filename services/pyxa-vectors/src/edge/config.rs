@@ -2,9 +2,11 @@
 
 use std::path::PathBuf;
 
-use qdrant_edge::{Distance, EdgeConfig, EdgeOptimizersConfig, EdgeVectorParams, HnswIndexConfig};
+use qdrant_edge::{
+    Distance, EdgeConfig, EdgeOptimizersConfig, EdgeSparseVectorParams, EdgeVectorParams, HnswIndexConfig, Modifier,
+};
 
-use crate::common::VECTORS;
+use crate::common::{KEYWORDS, VECTORS};
 use crate::IndexSettings;
 
 /// Settings of [`EdgeStore`](super::EdgeStore).
@@ -59,5 +61,8 @@ pub(super) fn edge_config(cfg: &EdgeStoreConfig, dim: usize) -> EdgeConfig {
     for v in VECTORS {
         b = b.vector(v.as_str(), EdgeVectorParams::builder(dim, Distance::Cosine).build());
     }
+    // IDF is applied by the store at query time, from the whole collection: it cannot be
+    // changed later, so it is set from the start.
+    b = b.sparse_vector(KEYWORDS, EdgeSparseVectorParams::builder().modifier(Modifier::Idf).on_disk(true).build());
     b.hnsw_config(hnsw_config(cfg)).optimizers(optimizers_config(cfg)).build()
 }

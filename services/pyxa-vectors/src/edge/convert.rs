@@ -4,15 +4,15 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use pyxa_core::{Error, ErrorCode, PayloadFilter, Result, ScoredPoint, VectorName, VectorPoint, VectorQuery};
+use pyxa_core::{Error, ErrorCode, KeywordQuery, PayloadFilter, Result, ScoredPoint, VectorName, VectorPoint, VectorQuery};
 use qdrant_edge::external::serde_json as ejson;
 use qdrant_edge::{
     Condition, FieldCondition, Filter, JsonPath, Match, NamedQuery, OperationError, Payload, PointId, PointStructPersisted,
-    QueryEnum, QueryRequest, ScoringQuery, SearchParams, VectorInternal, VectorPersisted, VectorStructPersisted,
+    QueryEnum, QueryRequest, ScoringQuery, SearchParams, SparseVector, VectorInternal, VectorPersisted, VectorStructPersisted,
     WithPayloadInterface, WithVector,
 };
 
-use crate::common::{self, VECTORS};
+use crate::common::{self, KEYWORDS, VECTORS};
 
 pub(super) fn to_edge_point(id: uuid::Uuid, p: &VectorPoint) -> PointStructPersisted {
     let mut vectors = HashMap::new();
@@ -23,6 +23,12 @@ pub(super) fn to_edge_point(id: uuid::Uuid, p: &VectorPoint) -> PointStructPersi
         };
         if let Some(v) = v {
             vectors.insert(name.as_str().to_string(), VectorPersisted::Dense(v.clone()));
+        }
+    }
+    if let Some(k) = &p.keywords {
+        let (indices, values) = common::clean_sparse(k);
+        if !indices.is_empty() {
+            vectors.insert(KEYWORDS.to_string(), VectorPersisted::Sparse(SparseVector { indices, values }));
         }
     }
     let payload: ejson::Map<String, ejson::Value> = common::payload_json(p);
@@ -45,6 +51,28 @@ pub(super) fn search_request(query: VectorQuery, hnsw_ef: Option<usize>) -> Quer
         with_vector: WithVector::Bool(false),
         with_payload: WithPayloadInterface::Bool(true),
     }
+}
+
+/// The Edge request for a keyword (BM25) search; none when the query has no terms.
+pub(super) fn keyword_request(query: KeywordQuery) -> Option<QueryRequest> {
+    let (indices, values) = common::clean_sparse(&query.terms);
+    if indices.is_empty() {
+        return None;
+    }
+    Some(QueryRequest {
+        prefetches: Vec::new(),
+        query: Some(ScoringQuery::Vector(QueryEnum::Nearest(NamedQuery::new(
+            VectorInternal::Sparse(SparseVector { indices, values }),
+            KEYWORDS,
+        )))),
+        filter: to_filter(&query.filter),
+        score_threshold: None,
+        limit: query.top_k,
+        offset: 0,
+        params: None,
+        with_vector: WithVector::Bool(false),
+        with_payload: WithPayloadInterface::Bool(true),
+    })
 }
 
 /// A search hit back into pyxa's [`ScoredPoint`] (item id, label and kind from the payload).

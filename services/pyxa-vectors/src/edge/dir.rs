@@ -7,12 +7,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use pyxa_core::{Error, ErrorCode, Result};
-use qdrant_edge::EdgeShard;
+use qdrant_edge::{
+    CreateVectorName, EdgeShard, Modifier, SparseVectorConfig, UpdateOperation, VectorNameConfig, VectorNameOperations,
+};
 
 use super::config::{edge_config, hnsw_config, optimizers_config, EdgeStoreConfig};
 use super::convert::{edge_error, io_error};
 use super::shard::{create_payload_indexes, Shard};
-use crate::common::{self, VECTORS};
+use crate::common::{self, KEYWORDS, VECTORS};
 
 const EDGE_CONFIG_FILE: &str = "edge_config.json";
 const TRASH_PREFIX: &str = ".trash-";
@@ -56,8 +58,83 @@ pub(super) fn open_dir(cfg: &EdgeStoreConfig) -> Result<(fs::File, HashMap<Strin
     Ok((lock, shards))
 }
 
+/// Marks a keyword-vector upgrade in progress; its backups restore the shard if it was cut short.
+const UPGRADE_MARKER: &str = ".pyxa-keywords-upgrade";
+const BACKUP_SUFFIX: &str = ".pyxa-before-keywords";
+
+/// The files the keyword upgrade rewrites: the shard's config and every segment's description.
+fn upgraded_files(path: &Path) -> Result<Vec<std::path::PathBuf>> {
+    let mut files = vec![path.join(EDGE_CONFIG_FILE)];
+    let segments = path.join("segments");
+    if segments.is_dir() {
+        for entry in fs::read_dir(&segments).map_err(|e| io_error(&segments, e))?.flatten() {
+            let file = entry.path().join("segment.json");
+            if file.is_file() {
+                files.push(file);
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// A crash in the middle of adding the keyword vector leaves segments that no configuration
+/// opens: put back the files as they were before it, and drop what it had created.
+fn undo_interrupted_upgrade(path: &Path) -> Result<()> {
+    if !path.join(UPGRADE_MARKER).exists() {
+        return Ok(());
+    }
+    tracing::warn!(path = %path.display(), "finishing an interrupted keyword-vector upgrade: restoring the collection's files");
+    for file in upgraded_files(path)? {
+        let backup = file.with_extension(format!("json{BACKUP_SUFFIX}"));
+        if backup.exists() {
+            fs::rename(&backup, &file).map_err(|e| io_error(&backup, e))?;
+        }
+    }
+    let segments = path.join("segments");
+    if segments.is_dir() {
+        for entry in fs::read_dir(&segments).map_err(|e| io_error(&segments, e))?.flatten() {
+            for created in [format!("vector_storage-{KEYWORDS}"), format!("vector_index-{KEYWORDS}")] {
+                let p = entry.path().join(created);
+                if p.exists() {
+                    fs::remove_dir_all(&p).map_err(|e| io_error(&p, e))?;
+                }
+            }
+        }
+    }
+    fs::remove_file(path.join(UPGRADE_MARKER)).map_err(|e| io_error(path, e))
+}
+
+/// Adds the keyword vector to a collection created before hybrid retrieval (its points get
+/// keyword vectors when they are next written, e.g. by the re-embedding after a bundle change).
+fn add_keywords_vector(edge: &EdgeShard, path: &Path, name: &str) -> Result<()> {
+    let has = edge.config().sparse_vectors.contains_key(KEYWORDS);
+    if has {
+        return Ok(());
+    }
+    let files = upgraded_files(path)?;
+    for file in &files {
+        let backup = file.with_extension(format!("json{BACKUP_SUFFIX}"));
+        fs::copy(file, &backup).map_err(|e| io_error(file, e))?;
+    }
+    fs::write(path.join(UPGRADE_MARKER), b"adding the keywords vector\n").map_err(|e| io_error(path, e))?;
+    let op = UpdateOperation::VectorNameOperation(VectorNameOperations::CreateVectorName(CreateVectorName {
+        vector_name: KEYWORDS.to_string(),
+        config: VectorNameConfig::sparse(SparseVectorConfig { modifier: Some(Modifier::Idf), datatype: None }),
+    }));
+    edge.update(op).map_err(|e| edge_error(name, e))?;
+    edge.flush();
+    fs::remove_file(path.join(UPGRADE_MARKER)).map_err(|e| io_error(path, e))?;
+    for file in &files {
+        let _ = fs::remove_file(file.with_extension(format!("json{BACKUP_SUFFIX}")));
+    }
+    tracing::info!(collection = name, "keyword vector added to the collection");
+    Ok(())
+}
+
 fn load_shard(cfg: &EdgeStoreConfig, path: &Path, name: &str) -> Result<Shard> {
+    undo_interrupted_upgrade(path)?;
     let edge = EdgeShard::load(path, None).map_err(|e| edge_error(name, e))?;
+    add_keywords_vector(&edge, path, name)?;
     let (dim, hnsw_differs, optimizers_differ) = {
         let c = edge.config();
         let dims: Vec<usize> = VECTORS.iter().filter_map(|v| c.vectors.get(v.as_str()).map(|p| p.size)).collect();

@@ -43,14 +43,16 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use pyxa_core::{Error, ErrorCode, PayloadFilter, Result, ScoredPoint, VectorPoint, VectorQuery, VectorStore, VectorStoreInfo};
+use pyxa_core::{
+    Error, ErrorCode, KeywordQuery, PayloadFilter, Result, ScoredPoint, VectorPoint, VectorQuery, VectorStore, VectorStoreInfo,
+};
 use qdrant_edge::{
     CountRequest, PointId, PointInsertOperations, PointOperations, UpdateOperation, WithPayloadInterface, WithVector,
 };
 use tokio::sync::Semaphore;
 
 use crate::common::{self, WRITE_CHUNK};
-use convert::{edge_error, from_edge_hit, search_request, to_edge_point, to_filter};
+use convert::{edge_error, from_edge_hit, keyword_request, search_request, to_edge_point, to_filter};
 use shard::{check_dim, create_payload_indexes, Shard};
 
 /// What one collection holds, from Edge's own bookkeeping.
@@ -269,6 +271,22 @@ impl VectorStore for EdgeStore {
         blocking(move || {
             let _permit = permit;
             let hits = shard.edge.query(search_request(query, hnsw_ef)).map_err(|e| edge_error(&shard.name, e))?;
+            hits.into_iter().map(from_edge_hit).collect()
+        })
+        .await
+    }
+
+    async fn search_keywords(&self, query: KeywordQuery) -> Result<Vec<ScoredPoint>> {
+        let shard = self.shard(&query.collection)?;
+        let Some(request) = keyword_request(query) else { return Ok(Vec::new()) };
+        if request.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let permit =
+            self.searches.clone().acquire_owned().await.map_err(|_| Error::internal("vector search semaphore closed"))?;
+        blocking(move || {
+            let _permit = permit;
+            let hits = shard.edge.query(request).map_err(|e| edge_error(&shard.name, e))?;
             hits.into_iter().map(from_edge_hit).collect()
         })
         .await

@@ -154,6 +154,8 @@ pub struct HitView {
     /// For a passage: its document and position.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<DocumentRefView>,
+    /// Found by its words (keyword search, BM25); `score` is 0 when only its words matched.
+    pub keyword_match: bool,
 }
 
 impl From<&Hit> for HitView {
@@ -167,6 +169,7 @@ impl From<&Hit> for HitView {
             text: h.text.clone(),
             ocr_text: h.ocr_text.clone(),
             document: h.document.as_ref().map(DocumentRefView::from),
+            keyword_match: h.keyword_match,
         }
     }
 }

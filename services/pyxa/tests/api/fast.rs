@@ -287,6 +287,10 @@ async fn documents_upload_split_search_cite_and_delete() {
     assert_eq!((top["kind"].as_str(), top["document"]["id"].as_str()), (Some("passage"), Some(id.as_str())));
     assert_eq!(top["document"]["title"], "Office handbook");
     assert!(top["text"].as_str().unwrap().contains("Mochi"));
+    // Names and numbers are found by their words too (hybrid retrieval).
+    let (_, _, resp) = send(&app, TestRequest::post().uri("/v1/search").set_json(json!({"text": "305"}))).await;
+    let top = &json_of(&resp)["hits"][0];
+    assert!(top["keyword_match"].as_bool().unwrap() && top["text"].as_str().unwrap().contains("305"), "{top}");
 
     // An answer from it cites the passage with its document, snippet and position.
     let (status, _, resp) =
