@@ -172,7 +172,7 @@ impl AskService {
         let (answer, answer_source) = if identify {
             self.name_the_photo(&question, &evidence, gathered.hits.is_empty(), events).await?
         } else {
-            self.answer_the_question(&question, &evidence, events).await?
+            self.answer_the_question(&question, &evidence, translated.as_deref(), events).await?
         };
         timings.generate = ms(t);
         timings.total = ms(started);
@@ -305,6 +305,7 @@ impl AskService {
         &self,
         q: &Question,
         e: &EvidenceForAnswer<'_>,
+        translated: Option<&str>,
         events: Option<mpsc::Sender<AskEvent>>,
     ) -> Result<(String, AnswerSource)> {
         let photo = e.photo;
@@ -337,17 +338,18 @@ impl AskService {
         let drawn: Vec<usize> = support.iter().filter(|(_, s)| *s > 0 && *s == best).map(|(n, _)| *n).collect();
         let marked: Vec<usize> =
             verify::cited_numbers(&text).into_iter().filter(|n| e.passages.iter().any(|p| p.n == *n)).collect();
-        let mut sources: Vec<&str> = e.passages.iter().map(|p| p.text).collect();
-        sources.push(&q.prompt_text);
+        let sources: Vec<&str> = e.passages.iter().map(|p| p.text).collect();
+        let mut asked = vec![q.prompt_text.as_str()];
+        asked.extend(translated);
         // An answer from the passages says nothing they do not; across languages, at least its
         // names and numbers must be theirs.
         let cites = if !drawn.is_empty() {
-            if !verify::grounded(&body, &sources) {
+            if !verify::grounded(&body, &sources, &asked) {
                 return Ok(fallback);
             }
             drawn
         } else {
-            if !marked.is_empty() && verify::unsupported_names(&body, &sources) {
+            if !marked.is_empty() && verify::unsupported_names(&body, &[sources.as_slice(), asked.as_slice()].concat()) {
                 return Ok(fallback);
             }
             marked

@@ -76,16 +76,24 @@ pub fn is_refusal(text: &str) -> bool {
 /// passages and the question): every word of four or more letters and every number it uses
 /// appears there, and at least half of its Chinese characters do. Small models mix facts up
 /// ("closes at 9 am ... 6 pm on weekends" from "opens at 9 am and closes at 6 pm on weekdays").
-pub fn grounded(answer: &str, sources: &[&str]) -> bool {
-    let source = sources.join("\n").to_lowercase();
-    let source_words: Vec<&str> = source.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+pub fn grounded(answer: &str, passages: &[&str], question: &[&str]) -> bool {
+    let passage_text = passages.join("\n").to_lowercase();
+    let source = format!("{passage_text}\n{}", question.join("\n").to_lowercase());
+    let source_words: Vec<&str> = source.split(|c: char| !c.is_alphanumeric() || is_han(c)).filter(|w| !w.is_empty()).collect();
+    // Words are checked against sources in the same script only: an English answer from a
+    // Chinese passage shares its numbers and names with it, not its words.
+    let latin_sources = passage_text.chars().filter(char::is_ascii_alphabetic).count() >= 20;
+    let han_sources = passage_text.chars().filter(|c| is_han(*c)).count() >= 10;
     let words_ok = answer
         .to_lowercase()
         .split(|c: char| !c.is_alphanumeric() || is_han(c))
-        .filter(|w| w.chars().count() >= 4 || (!w.is_empty() && w.chars().all(|c| c.is_ascii_digit())))
+        .filter(|w| {
+            let number = !w.is_empty() && w.chars().all(|c| c.is_ascii_digit());
+            number || (latin_sources && w.chars().count() >= 4)
+        })
         .all(|w| source_words.contains(&w));
     let han: Vec<char> = answer.chars().filter(|c| is_han(*c)).collect();
-    let han_ok = han.is_empty() || han.iter().filter(|c| source.contains(**c)).count() * 2 >= han.len();
+    let han_ok = !han_sources || han.is_empty() || han.iter().filter(|c| source.contains(**c)).count() * 2 >= han.len();
     words_ok && han_ok
 }
 
@@ -278,15 +286,20 @@ mod tests {
 
     #[test]
     fn answers_from_passages_say_nothing_the_passages_do_not() {
-        let sources =
-            ["Library hours: the library opens at 9 am and closes at 6 pm on weekdays.", "When does the library close?"];
-        assert!(grounded("The library closes at 6 pm on weekdays.", &sources));
+        let sources = ["Library hours: the library opens at 9 am and closes at 6 pm on weekdays."];
+        let question = ["When does the library close?"];
+        assert!(grounded("The library closes at 6 pm on weekdays.", &sources, &question));
         // What SmolLM2-135M answered: the facts mixed up.
-        assert!(!grounded("The library closes at 9 am on weekdays and 6 pm on weekends.", &sources));
-        assert!(!grounded("It closes at 7 pm.", &sources));
-        let zh = ["借书期限三周，可以续借一次。", "借书可以借多久？"];
-        assert!(grounded("借书期限是三周。", &zh));
-        assert!(!grounded("你是一个有帮助的助手；可以续倒", &zh));
+        assert!(!grounded("The library closes at 9 am on weekdays and 6 pm on weekends.", &sources, &question));
+        assert!(!grounded("It closes at 7 pm.", &sources, &question));
+        let zh = ["借书期限三周，可以续借一次。"];
+        assert!(grounded("借书期限是三周。", &zh, &["借书可以借多久？"]));
+        assert!(!grounded("你是一个有帮助的助手；可以续倒", &zh, &["借书可以借多久？"]));
+        // Across languages the numbers still have to be the passage's.
+        let booking = ["会议室最多可提前14天预订。"];
+        let asked = ["How far ahead can I book a meeting room?"];
+        assert!(grounded("You can book a meeting room up to 14 days in advance.", &booking, &asked));
+        assert!(!grounded("You can book a meeting room up to 30 days in advance.", &booking, &asked));
     }
 
     #[test]

@@ -86,6 +86,7 @@ impl TestApp {
                 Err(e) => panic!("stores open: {e}"),
             }
         };
+        let kb = kb.with_document_parser(pyxa::bootstrap::document_parser(&self::encoder()).expect("document parser"));
         let settings = AnswerSettings { confidence_threshold: 0.35, max_answer_tokens: 48 };
         let state = AppState {
             app: App::new(kb, generator, settings),
@@ -247,6 +248,50 @@ async fn e2e_ingest_then_search_by_photo_and_by_text() {
         .text("top_k", "1");
     let (_, body) = app.multipart("/v1/search", form).await;
     assert_eq!(body["hits"][0]["label"], "cat");
+    app.stop().await;
+}
+
+/// A document of `models/qa/docs`.
+fn qa_document(name: &str) -> Vec<u8> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/qa/docs").join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_documents_are_split_found_by_meaning_and_by_words_cited_and_deleted() {
+    let app = TestApp::start("documents", Some(local_llm())).await;
+    let mut ids = Vec::new();
+    for (file, title) in [
+        ("office-handbook.md", "Lindqvist & Hale Design — Office Handbook"),
+        ("会议室预订.html", "四楼会议室预订须知 - 上海林赫设计有限公司"),
+        ("visitor-parking-policy.pdf", "visitor-parking-policy"),
+    ] {
+        let form = Form::new().part("file", Part::bytes(qa_document(file)).file_name(file.to_string()));
+        let (s, body) = app.multipart("/v1/collections/default/documents", form).await;
+        assert_eq!(s, 201, "{file}: {body}");
+        assert_eq!(body["title"], title, "{body}");
+        assert!(body["passages"].as_i64().unwrap() >= 3, "{file}: {body}");
+        ids.push(body["id"].as_str().unwrap().to_string());
+    }
+    // A name the embedding does not know is found by its word; Chinese by meaning and words.
+    let search = |text: &'static str| app.json(reqwest::Method::POST, "/v1/search", Some(json!({"text": text, "top_k": 3})));
+    let (_, body) = search("HERON").await;
+    let top = &body["hits"][0];
+    assert!(top["text"].as_str().unwrap().contains("HERON") && top["keyword_match"] == true, "{body}");
+    assert_eq!(top["document"]["id"], ids[0].as_str());
+    let (_, body) = search("会议室可以提前几天预订？").await;
+    assert_eq!(body["hits"][0]["document"]["id"], ids[1].as_str(), "{body}");
+    // A question about a document is answered from it, citing the passage.
+    let (s, body) = app.ask(None, "What is the printer on the third floor called?", "default").await;
+    assert_eq!(s, 200, "{body}");
+    assert!(body["answer"].as_str().unwrap().contains("HERON"), "{body}");
+    let cited: Vec<&Value> = body["citations"].as_array().unwrap().iter().filter(|c| c["document"]["id"] == ids[0].as_str()).collect();
+    assert!(!cited.is_empty() && cited[0]["snippet"].as_str().is_some(), "{body}");
+    // Deleting a document takes its passages out of search at once.
+    let (s, _) = app.json(reqwest::Method::DELETE, &format!("/v1/collections/default/documents/{}", ids[0]), None).await;
+    assert_eq!(s, 204);
+    let (_, body) = search("HERON").await;
+    assert!(body["hits"].as_array().unwrap().iter().all(|h| h["document"]["id"] != ids[0].as_str()), "{body}");
     app.stop().await;
 }
 
