@@ -11,7 +11,9 @@ PYXA_HOME="${PYXA_HOME:-$HOME/.cache/pyxa}"
 
 DATA="$(mktemp -d /tmp/pyxa-browser-XXXXXX)"
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-"$PYXA_BIN" serve --host 127.0.0.1 --port "$PORT" --data-dir "$DATA" > "$DATA/server.log" 2>&1 &
+# The small local model keeps answers quick and the same on every machine (`--llm auto` would
+# pick the 1.5B model wherever it is provisioned).
+PYXA_LLM="${PYXA_LLM:-small}" "$PYXA_BIN" serve --host 127.0.0.1 --port "$PORT" --data-dir "$DATA" > "$DATA/server.log" 2>&1 &
 SERVER=$!
 cleanup() { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; rm -rf "$DATA"; }
 trap cleanup EXIT

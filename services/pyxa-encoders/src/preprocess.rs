@@ -212,14 +212,50 @@ pub fn to_tensor(img: &image::RgbImage, spec: &Preprocess) -> Result<Vec<f32>> {
     };
     let nw = nw.max(spec.crop);
     let nh = nh.max(spec.crop);
-    let dst = resize(img, nw, nh, spec.interpolation)?;
     let crop = spec.crop as usize;
     // torchvision's CenterCrop rounds the offsets.
     let left = ((f64::from(nw - spec.crop)) / 2.0).round() as usize;
     let top = ((f64::from(nh - spec.crop)) / 2.0).round() as usize;
+    if u64::from(nw) * u64::from(nh) > MAX_RESIZED_AREA_IN_CROPS * (crop as u64 * crop as u64) {
+        return centre_crop_of_a_strip(img, spec, (nw, nh), (left, top));
+    }
+    let dst = resize(img, nw, nh, spec.interpolation)?;
     let mut out = vec![0f32; 3 * crop * crop];
     let at = Placement { left, top, width: crop, height: crop, x0: 0, y0: 0 };
     normalise_into(&mut out, crop, dst.buffer(), nw as usize * 3, at, spec);
+    Ok(out)
+}
+
+/// A resized photo larger than this many crops is not made whole: only its centre is resized.
+/// A 1 x 16384 strip would otherwise become a 256 x 4,194,304 image (3 GiB) to keep 224 x 224.
+const MAX_RESIZED_AREA_IN_CROPS: u64 = 16;
+
+/// The centre crop of a very long or tall photo: the part of the source that the crop covers,
+/// resized straight to `crop` x `crop`, so memory and time stay bounded whatever the aspect.
+fn centre_crop_of_a_strip(img: &image::RgbImage, spec: &Preprocess, resized: (u32, u32), at: (usize, usize)) -> Result<Vec<f32>> {
+    let (w, h) = img.dimensions();
+    let (sx, sy) = (f64::from(w) / f64::from(resized.0), f64::from(h) / f64::from(resized.1));
+    let c = f64::from(spec.crop);
+    let src = fr::images::ImageRef::new(w, h, img.as_raw(), PixelType::U8x3)
+        .map_err(|e| Error::internal(format!("resize source: {e}")))?;
+    let mut dst = FrImage::new(spec.crop, spec.crop, PixelType::U8x3);
+    let filter = match spec.interpolation {
+        Interpolation::Bicubic => FilterType::CatmullRom,
+        Interpolation::Bilinear => FilterType::Bilinear,
+    };
+    let options =
+        ResizeOptions::new().resize_alg(ResizeAlg::Convolution(filter)).crop(at.0 as f64 * sx, at.1 as f64 * sy, c * sx, c * sy);
+    fr::Resizer::new().resize(&src, &mut dst, &options).map_err(|e| Error::internal(format!("resize: {e}")))?;
+    let crop = spec.crop as usize;
+    let mut out = vec![0f32; 3 * crop * crop];
+    normalise_into(
+        &mut out,
+        crop,
+        dst.buffer(),
+        crop * 3,
+        Placement { left: 0, top: 0, width: crop, height: crop, x0: 0, y0: 0 },
+        spec,
+    );
     Ok(out)
 }
 
@@ -334,5 +370,33 @@ mod tests {
         assert!((at(0, 112) - white).abs() < 1e-6 && (at(223, 112) - white).abs() < 1e-6, "the full width is kept");
         let rows_of_photo = (0..224).filter(|&y| at(112, y) != 0.0).count();
         assert_eq!(rows_of_photo, 56);
+    }
+
+    #[test]
+    fn a_very_long_strip_is_cropped_before_it_is_resized() {
+        let spec = Preprocess {
+            resize_short: 256,
+            crop: 224,
+            mean: [127.0; 3],
+            std: [128.0; 3],
+            interpolation: Interpolation::Bicubic,
+            views: vec![View::CentreCrop, View::Letterbox],
+        };
+        // Left half black, right half white: the centre crop straddles the edge.
+        let mut strip = image::RgbImage::from_pixel(16_384, 2, image::Rgb([0, 0, 0]));
+        for x in 8_192..16_384 {
+            for y in 0..2 {
+                strip.put_pixel(x, y, image::Rgb([255, 255, 255]));
+            }
+        }
+        let views = to_views(&strip, &spec).unwrap();
+        let crop = &views[0];
+        assert_eq!(crop.len(), 3 * 224 * 224);
+        assert!(crop[112 * 224] < -0.9 && crop[112 * 224 + 223] > 0.9, "black left, white right");
+        // A moderately wide photo keeps the exact path (resize whole, then crop).
+        let wide = image::RgbImage::from_pixel(1200, 300, image::Rgb([10, 200, 30]));
+        assert_eq!(to_tensor(&wide, &spec).unwrap().len(), 3 * 224 * 224);
+        let tall = image::RgbImage::from_pixel(3, 20_000, image::Rgb([255, 0, 0]));
+        assert_eq!(to_views(&tall, &spec).unwrap().len(), 2);
     }
 }

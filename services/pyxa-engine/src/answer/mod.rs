@@ -35,8 +35,12 @@ use crate::kb::KnowledgeBase;
 
 /// Below this similarity a retrieved text is not a passage about the question.
 const MIN_PASSAGE_SCORE: f32 = 0.25;
-/// Passages given to the LLM.
-const MAX_PASSAGES: usize = 3;
+/// Passages given to the LLM (a question in one language and its answer in the other share the
+/// list: four leaves room for both).
+const MAX_PASSAGES: usize = 4;
+/// Support below this is only common Chinese character pairs: not enough to overrule the
+/// model's own [n] marks (see [`verify::support`]).
+const DECISIVE_SUPPORT: usize = 3;
 
 /// What an answer is composed from.
 struct EvidenceForAnswer<'a> {
@@ -343,6 +347,9 @@ impl AskService {
         asked.extend(translated);
         // An answer from the passages says nothing they do not; across languages, at least its
         // names and numbers must be theirs.
+        // Common character pairs alone do not tell which passage an answer came from; the
+        // model's marks do, when it gave any.
+        let drawn = if best < DECISIVE_SUPPORT && !marked.is_empty() { Vec::new() } else { drawn };
         let cites = if !drawn.is_empty() {
             if !verify::grounded(&body, &sources, &asked) {
                 return Ok(fallback);

@@ -285,7 +285,8 @@ async fn e2e_documents_are_split_found_by_meaning_and_by_words_cited_and_deleted
     let (s, body) = app.ask(None, "What is the printer on the third floor called?", "default").await;
     assert_eq!(s, 200, "{body}");
     assert!(body["answer"].as_str().unwrap().contains("HERON"), "{body}");
-    let cited: Vec<&Value> = body["citations"].as_array().unwrap().iter().filter(|c| c["document"]["id"] == ids[0].as_str()).collect();
+    let cited: Vec<&Value> =
+        body["citations"].as_array().unwrap().iter().filter(|c| c["document"]["id"] == ids[0].as_str()).collect();
     assert!(!cited.is_empty() && cited[0]["snippet"].as_str().is_some(), "{body}");
     // Deleting a document takes its passages out of search at once.
     let (s, _) = app.json(reqwest::Method::DELETE, &format!("/v1/collections/default/documents/{}", ids[0]), None).await;
