@@ -78,14 +78,28 @@ impl Splitter {
             DocumentFormat::Markdown => self.markdown.chunks(text).collect(),
             _ => self.text.chunks(text).collect(),
         };
-        chunks
-            .into_iter()
-            .map(str::trim)
-            .filter(|c| c.chars().any(char::is_alphanumeric))
-            .enumerate()
-            .map(|(position, text)| ParsedPassage { position, text: text.to_string() })
-            .collect()
+        // A heading on its own says nothing: it goes with the passage after it.
+        let mut merged: Vec<String> = Vec::new();
+        let mut heading: Option<String> = None;
+        for chunk in chunks.into_iter().map(str::trim).filter(|c| c.chars().any(char::is_alphanumeric)) {
+            let text = match heading.take() {
+                Some(h) => format!("{h}\n{chunk}"),
+                None => chunk.to_string(),
+            };
+            if is_only_headings(&text) {
+                heading = Some(text);
+            } else {
+                merged.push(text);
+            }
+        }
+        merged.extend(heading);
+        merged.into_iter().enumerate().map(|(position, text)| ParsedPassage { position, text }).collect()
     }
+}
+
+/// Markdown headings and nothing else.
+fn is_only_headings(text: &str) -> bool {
+    text.lines().filter(|l| !l.trim().is_empty()).all(|l| l.trim_start().starts_with('#'))
 }
 
 #[cfg(test)]
@@ -120,5 +134,10 @@ mod tests {
         let md = "# Cat\n\nThe office cat is Mochi.\n\n# Coffee\n\nDescale the machine every 30 days.";
         let passages = s.split(md, DocumentFormat::Markdown);
         assert!(passages.iter().any(|p| p.text.contains("Mochi") && !p.text.contains("Descale")), "{passages:?}");
+        // No passage is a heading alone: it is kept with what follows it.
+        assert!(passages.iter().all(|p| !is_only_headings(&p.text)), "{passages:?}");
+        let long = format!("## Mochi, the office cat\n\n{}", "She is a grey tabby who likes the sofa. ".repeat(6));
+        let passages = s.split(&long, DocumentFormat::Markdown);
+        assert!(passages[0].text.starts_with("## Mochi") && passages[0].text.contains("grey tabby"), "{passages:?}");
     }
 }

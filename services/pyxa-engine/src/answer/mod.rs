@@ -59,9 +59,18 @@ fn passages(hits: &[crate::kb::Hit]) -> Vec<Passage<'_>> {
     hits.iter()
         .enumerate()
         .filter(|(_, h)| h.score >= MIN_PASSAGE_SCORE || h.keyword_match)
-        .filter_map(|(i, h)| h.text.as_deref().or(h.ocr_text.as_deref()).map(|text| Passage { n: i + 1, text }))
+        .filter_map(|(i, h)| h.text.as_deref().or(h.ocr_text.as_deref()).map(|text| Passage { n: i + 1, text, score: h.score }))
         .take(MAX_PASSAGES)
         .collect()
+}
+
+/// The first letter upper-cased (after a lead-in is cut: "the cat is ..." -> "The cat is ...").
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// Candidates kept in an answer.
@@ -313,7 +322,10 @@ impl AskService {
         events: Option<mpsc::Sender<AskEvent>>,
     ) -> Result<(String, AnswerSource)> {
         let photo = e.photo;
-        let fallback = match (e.passages.first(), photo) {
+        // Quoted when the model's text is not usable: the passage most similar to the question
+        // (fused ranking favours the question's own language; similarity does not).
+        let closest = e.passages.iter().max_by(|a, b| a.score.total_cmp(&b.score).then(b.n.cmp(&a.n)));
+        let fallback = match (closest, photo) {
             (Some(p), _) => (template::passage_answer(q.language, p.n, p.text), AnswerSource::Passage),
             (None, Some(top)) => (template::photo_only_answer(q.language, top), AnswerSource::Template),
             (None, None) => (template::no_evidence_answer(q.language), AnswerSource::NoEvidence),
@@ -325,12 +337,14 @@ impl AskService {
         let messages =
             prompt::build_question_messages(q.mode, q.language, &q.prompt_text, photo, &e.passages, e.photo_text, e.history);
         let Some(text) = self.generate(messages, events).await? else { return Ok(fallback) };
+        let text = capitalise(verify::strip_lead_in(&text));
         // The model read the evidence and found no answer in it: say so plainly rather than
         // quote a passage that does not answer the question.
         if verify::is_refusal(&text) {
             return Ok((template::no_evidence_answer(q.language), AnswerSource::NoEvidence));
         }
         if !verify::is_fluent(&text, q.language) {
+            tracing::debug!(%text, "the model's answer is not fluent: quoting instead");
             return Ok(fallback);
         }
         // The passages the answer rests on are the ones sharing most with it (the model's own
@@ -342,7 +356,12 @@ impl AskService {
         let drawn: Vec<usize> = support.iter().filter(|(_, s)| *s > 0 && *s == best).map(|(n, _)| *n).collect();
         let marked: Vec<usize> =
             verify::cited_numbers(&text).into_iter().filter(|n| e.passages.iter().any(|p| p.n == *n)).collect();
-        let sources: Vec<&str> = e.passages.iter().map(|p| p.text).collect();
+        // What the answer is checked against: the passages it shares something with (their
+        // script decides which of its words must be theirs), else all of them.
+        let floor = if best >= DECISIVE_SUPPORT { DECISIVE_SUPPORT } else { 1 };
+        let drawn_on: Vec<&str> =
+            e.passages.iter().zip(&support).filter(|(_, (_, s))| *s >= floor).map(|(p, _)| p.text).collect();
+        let sources: Vec<&str> = if drawn_on.is_empty() { e.passages.iter().map(|p| p.text).collect() } else { drawn_on };
         let mut asked = vec![q.prompt_text.as_str()];
         asked.extend(translated);
         // An answer from the passages says nothing they do not; across languages, at least its
@@ -352,11 +371,13 @@ impl AskService {
         let drawn = if best < DECISIVE_SUPPORT && !marked.is_empty() { Vec::new() } else { drawn };
         let cites = if !drawn.is_empty() {
             if !verify::grounded(&body, &sources, &asked) {
+                tracing::debug!(%text, "the model's answer says what its passages do not: quoting instead");
                 return Ok(fallback);
             }
             drawn
         } else {
             if !marked.is_empty() && verify::unsupported_names(&body, &[sources.as_slice(), asked.as_slice()].concat()) {
+                tracing::debug!(%text, "the model's answer names what its passages do not: quoting instead");
                 return Ok(fallback);
             }
             marked
@@ -364,6 +385,7 @@ impl AskService {
         // Query mode answers from the knowledge base only: an answer that draws on no passage
         // (and has no photo to speak about) is the model's own knowledge.
         if q.mode == Mode::Query && cites.is_empty() && photo.is_none() && e.photo_text.is_none() {
+            tracing::debug!(%text, "the model's answer draws on no passage (query mode): quoting instead");
             return Ok(fallback);
         }
         let text = if cites.is_empty() { body } else { format!("{body} {}", template::cite_marks(&cites)) };

@@ -92,6 +92,8 @@ pub fn build_messages(
 pub struct Passage<'a> {
     pub n: usize,
     pub text: &'a str,
+    /// Its similarity to the question (0 when found by its words alone).
+    pub score: f32,
 }
 
 fn question_system_prompt(mode: Mode, language: Language) -> &'static str {

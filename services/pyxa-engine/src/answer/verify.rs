@@ -25,10 +25,40 @@ pub fn is_fluent(text: &str, language: Language) -> bool {
         && !text.contains('\u{FFFD}')
 }
 
+/// The answer without a lead-in that only says where it comes from ("According to the
+/// context, ...", "根据上下文，..."): the citation marks say that.
+pub fn strip_lead_in(text: &str) -> &str {
+    const LEAD_INS: &[&str] = &[
+        "according to the context,",
+        "according to the given context,",
+        "according to the provided context,",
+        "based on the context,",
+        "based on the given context,",
+        "based on the provided context,",
+        "根据上下文，",
+        "根据上下文,",
+        "根据提供的上下文，",
+    ];
+    let trimmed = text.trim_start();
+    for lead in LEAD_INS {
+        if trimmed.len() >= lead.len() && trimmed.is_char_boundary(lead.len()) && trimmed[..lead.len()].eq_ignore_ascii_case(lead)
+        {
+            return trimmed[lead.len()..].trim_start();
+        }
+    }
+    trimmed
+}
+
 /// Whether the LLM says the evidence does not answer the question ("The context does not
 /// mention the Wi-Fi password.", "上下文没有提到。").
 pub fn is_refusal(text: &str) -> bool {
     const EN: &[&str] = &[
+        "not described",
+        "no details",
+        "does not provide",
+        "doesn't provide",
+        "not found in",
+        "no relevant",
         "not mention",
         "does not say",
         "doesn't say",
@@ -183,7 +213,9 @@ pub fn in_language(text: &str, language: Language) -> bool {
         Language::Zh => {
             let han = text.chars().filter(|c| is_han(*c)).count();
             let latin = text.chars().filter(char::is_ascii_alphabetic).count();
-            han > 0 && han >= latin
+            // A name or a code is the same in both languages ("Priya Nair", "HERON").
+            let just_a_name = text.split_whitespace().count() <= 3 && text.chars().count() <= 32;
+            (han > 0 && han >= latin) || just_a_name
         }
     }
 }
@@ -337,5 +369,18 @@ mod tests {
         assert_eq!(without_marks("Mochi [1][3]. 叫摩卡 [2]。 [see]"), "Mochi. 叫摩卡。 [see]");
         assert!(!unsupported_names("每周三 at 10:00", &["Fire alarm test: Wednesday 10:00"]));
         assert!(unsupported_names("周四 11:00", &["Fire alarm test: Wednesday 10:00"]));
+    }
+
+    #[test]
+    fn lead_ins_refusals_and_names() {
+        assert_eq!(
+            strip_lead_in("According to the context, the machine was descaled on March 4."),
+            "the machine was descaled on March 4."
+        );
+        assert_eq!(strip_lead_in("根据上下文，猫叫摩卡。"), "猫叫摩卡。");
+        assert_eq!(strip_lead_in("Mochi."), "Mochi.");
+        assert!(is_refusal("The office cat is not described in the given context."));
+        assert!(in_language("Priya Nair", Language::Zh));
+        assert!(!in_language("The fire warden is Priya Nair, the office manager.", Language::Zh));
     }
 }
