@@ -73,6 +73,27 @@ fn capitalise(text: &str) -> String {
     }
 }
 
+/// The turns a client sent with its question, as history records (no photo, no evidence).
+fn inline_history(q: &Question) -> Vec<AnswerRecord> {
+    q.prior_turns
+        .iter()
+        .map(|(prompt, answer)| AnswerRecord {
+            answer_id: String::new(),
+            conversation_id: String::new(),
+            collection: q.collection.clone(),
+            prompt: prompt.clone(),
+            answer: answer.clone(),
+            language: q.language.as_str().to_string(),
+            mode: q.mode.as_str().to_string(),
+            image_hash: None,
+            image_vector: None,
+            candidates: serde_json::Value::Array(Vec::new()),
+            citations: serde_json::Value::Array(Vec::new()),
+            created_at: 0,
+        })
+        .collect()
+}
+
 /// Candidates kept in an answer.
 const MAX_CANDIDATES: usize = 10;
 /// A neighbour this close is the same photo: its label counts afresh even in a follow-up.
@@ -116,7 +137,10 @@ impl AskService {
         let started = Instant::now();
         let question = request::check(req)?;
         self.kb.collection(&question.collection).await?;
-        let history = self.history(question.conversation_id.as_deref()).await?;
+        let mut history = self.history(question.conversation_id.as_deref()).await?;
+        if history.is_empty() {
+            history = inline_history(&question);
+        }
         let conversation_id = question.conversation_id.clone().unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
 
         let mut timings = Timings::default();

@@ -21,6 +21,8 @@ pub struct Question {
     pub top_k: usize,
     pub conversation_id: Option<String>,
     pub language: Language,
+    /// Earlier turns the client sent with the question (question, answer).
+    pub prior_turns: Vec<(String, String)>,
 }
 
 /// Whether a question about a photo asks what it shows ("what is this?", "What drink is in the
@@ -66,6 +68,7 @@ pub fn check(req: AskRequest) -> Result<Question> {
         top_k: req.top_k,
         conversation_id: req.conversation_id,
         language,
+        prior_turns: req.prior_turns,
     })
 }
 

@@ -40,6 +40,9 @@ pub struct AskRequest {
     pub top_k: usize,
     pub conversation_id: Option<String>,
     pub language: Option<Language>,
+    /// Earlier turns (question, answer) sent with the request, as OpenAI clients do; used when
+    /// the request names no stored conversation.
+    pub prior_turns: Vec<(String, String)>,
 }
 
 impl AskRequest {
@@ -53,6 +56,7 @@ impl AskRequest {
             top_k: DEFAULT_ASK_TOP_K,
             conversation_id: None,
             language: None,
+            prior_turns: Vec::new(),
         }
     }
 }

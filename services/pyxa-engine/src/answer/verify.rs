@@ -289,8 +289,6 @@ pub fn echoes_context(text: &str) -> bool {
             "有帮助的助手",
             "注明出处",
             "the context",
-            "photo shows",
-            "照片上是",
             "上下文",
         ]
         .iter()

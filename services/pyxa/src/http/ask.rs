@@ -76,6 +76,7 @@ fn ask_request(fields: AskFields, image: Option<Vec<u8>>) -> Result<(AskRequest,
         top_k: Loose::count(fields.top_k.as_ref(), "top_k", DEFAULT_ASK_TOP_K, MAX_TOP_K, ErrorCode::InvalidTopK)?,
         conversation_id: non_empty(fields.conversation_id),
         language,
+        prior_turns: Vec::new(),
     };
     Ok((request, Loose::flag(fields.stream.as_ref())))
 }

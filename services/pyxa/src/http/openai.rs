@@ -112,6 +112,44 @@ fn question(messages: &[ChatMessageIn]) -> (Option<String>, Option<String>) {
     (prompt, image_url)
 }
 
+/// The text of a message (its text parts joined).
+fn message_text(m: &ChatMessageIn) -> Option<String> {
+    match &m.content {
+        Some(Content::Text(t)) => Some(t.clone()),
+        Some(Content::Parts(parts)) => {
+            let texts: Vec<&str> = parts
+                .iter()
+                .filter_map(|p| match p {
+                    Part::Text { text } => Some(text.as_str()),
+                    _ => None,
+                })
+                .collect();
+            (!texts.is_empty()).then(|| texts.join("\n"))
+        }
+        None => None,
+    }
+}
+
+/// The conversation before the last user message: each user message with the assistant
+/// message that answered it, so that a follow-up ("What does it usually eat?") is understood.
+fn prior_turns(messages: &[ChatMessageIn]) -> Vec<(String, String)> {
+    let last_user = messages.iter().rposition(|m| m.role == "user").unwrap_or(0);
+    let mut turns = Vec::new();
+    let mut pending: Option<String> = None;
+    for m in &messages[..last_user] {
+        match m.role.as_str() {
+            "user" => pending = message_text(m).or(pending.take()),
+            "assistant" => {
+                if let (Some(q), Some(a)) = (pending.take(), message_text(m)) {
+                    turns.push((q, a));
+                }
+            }
+            _ => {}
+        }
+    }
+    turns
+}
+
 async fn fetch_image(url: &str, state: &AppState) -> Result<Vec<u8>, Error> {
     if url.starts_with("data:") {
         return decode_base64_image(url);
@@ -168,6 +206,7 @@ pub async fn chat_completions(state: web::Data<AppState>, body: web::Json<ChatRe
     };
     let mut request = AskRequest::new(collection_for_model(body.model.as_deref()), prompt, image);
     request.mode = Mode::parse(body.mode.as_deref().unwrap_or("chat"))?;
+    request.prior_turns = prior_turns(&body.messages);
     let response = state.answers.ask(request, None).await?;
     metrics::ASKS.inc();
     let model = body.model.clone().unwrap_or_else(|| "pyxa".into());
