@@ -124,6 +124,7 @@ error_codes! {
     InvalidPagination = "invalid_pagination", InvalidInput;
     InvalidPath = "invalid_path", InvalidInput;
     InvalidQuery = "invalid_query", InvalidInput;
+    InvalidSettings = "invalid_settings", InvalidInput;
     InvalidText = "invalid_text", InvalidInput;
     InvalidTopK = "invalid_top_k", InvalidInput;
     InvalidUtf8 = "invalid_utf8", InvalidInput;

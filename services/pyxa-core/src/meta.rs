@@ -15,6 +15,28 @@ pub struct Collection {
     pub description: String,
     pub item_count: i64,
     pub created_at: Timestamp,
+    pub settings: CollectionSettings,
+}
+
+/// A collection's workspace settings; each one unset means pyxa's default, and a request may
+/// override the mode and the number of evidence items.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CollectionSettings {
+    /// `chat` (the model's knowledge and the collection) or `query` (the collection only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// Replaces the built-in instructions for questions answered from the collection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_prompt: Option<String>,
+    /// Sampling temperature of answers (0: the most probable words).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
+    /// Evidence items (photos, passages, notes) retrieved per question.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_k: Option<usize>,
+    /// Retrieved text less similar to the question than this is not used as a passage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_similarity: Option<f32>,
 }
 
 /// Vector-store state of an item, kept in SQL so that a crash between the SQL write and the
@@ -194,6 +216,13 @@ pub trait MetadataStore: Send + Sync {
     async fn ensure_collection(&self, name: &str, description: &str) -> Result<Collection>;
     async fn get_collection(&self, name: &str) -> Result<Option<Collection>>;
     async fn list_collections(&self) -> Result<Vec<Collection>>;
+    /// Replaces the description (when given) and the settings (when given); `collection_not_found` if missing.
+    async fn update_collection(
+        &self,
+        name: &str,
+        description: Option<&str>,
+        settings: Option<&CollectionSettings>,
+    ) -> Result<Collection>;
     /// Removes the collection and all its items, answers' links stay (they are history).
     async fn delete_collection(&self, name: &str) -> Result<()>;
 

@@ -135,14 +135,14 @@ async fn query_mode_answers_from_the_collection_only() {
     kb.create_collection("empty", "").await.unwrap();
     let answers = service(&kb, Some(ScriptedGenerator::replying("Paris.")));
     let mut req = AskRequest::new("empty", Some("What is the capital of France?".into()), None);
-    req.mode = Mode::Query;
+    req.mode = Some(Mode::Query);
     let r = answers.ask(req, None).await.unwrap();
     assert_eq!(r.answer_source, AnswerSource::NoEvidence);
     assert!(r.answer.contains("nothing"), "{}", r.answer);
     // Query mode leaves the built-in classifier (model knowledge) out.
     add(&kb, "empty", "grey cat sofa", "cat").await;
     let mut req = AskRequest::new("empty", None, Some(photo("tabby cat")));
-    req.mode = Mode::Query;
+    req.mode = Some(Mode::Query);
     let r = answers.ask(req, None).await.unwrap();
     assert!(r.candidates.iter().all(|c| c.label == "cat"), "{:?}", r.candidates);
 }
@@ -402,14 +402,14 @@ async fn questions_about_the_notes_are_answered_from_them_in_both_languages() {
     // Query mode does not pass the model's own knowledge off as the knowledge base's.
     let answers = service(&kb, Some(ScriptedGenerator::replying("Paris is the capital of France.")));
     let mut req = ask("What is the capital of France?", None);
-    req.mode = Mode::Query;
+    req.mode = Some(Mode::Query);
     let r = answers.ask(req, None).await.unwrap();
     assert_ne!(r.answer_source, AnswerSource::Llm, "{}", r.answer);
     // The model finding no answer in the passages it was given is an abstention, not a quote.
     for refusal in ["The context does not mention when the library opens on Sundays.", "上下文没有提到。"] {
         let answers = service(&kb, Some(ScriptedGenerator::replying(refusal)));
         let mut req = ask("When does the library open on Sundays?", None);
-        req.mode = Mode::Query;
+        req.mode = Some(Mode::Query);
         let r = answers.ask(req, None).await.unwrap();
         assert_eq!(r.answer_source, AnswerSource::NoEvidence, "{refusal} -> {}", r.answer);
     }

@@ -1,25 +1,51 @@
 //! The `collections` table. An item count is computed on read from the visible items.
 
-use pyxa_core::{Collection, Error, ErrorCode, Result};
+use pyxa_core::{Collection, CollectionSettings, Error, ErrorCode, Result};
 use sqlx::any::AnyRow;
 use sqlx::error::ErrorKind as DbErrorKind;
 use sqlx::AnyPool;
 
-use crate::errors::{constraint_kind, db_err};
-use crate::rows::{collect, get};
+use crate::errors::{constraint_kind, corrupt, db_err};
+use crate::rows::{collect, get, json_text};
 
 fn collection_from_row(row: &AnyRow) -> Result<Collection> {
+    let settings: String = get(row, "settings")?;
     Ok(Collection {
         name: get(row, "name")?,
         description: get(row, "description")?,
         item_count: get(row, "item_count")?,
         created_at: get(row, "created_at")?,
+        settings: serde_json::from_str(&settings).map_err(|e| corrupt("collection settings", e))?,
     })
+}
+
+pub(crate) async fn update_collection(
+    pool: &AnyPool,
+    name: &str,
+    description: Option<&str>,
+    settings: Option<&CollectionSettings>,
+) -> Result<Collection> {
+    let settings = settings.map(|s| json_text(&serde_json::to_value(s).unwrap_or_default()));
+    let done = sqlx::query(
+        "UPDATE collections SET description = COALESCE($1, description), settings = COALESCE($2, settings) WHERE name = $3",
+    )
+    .bind(description)
+    .bind(settings)
+    .bind(name)
+    .execute(pool)
+    .await
+    .map_err(db_err)?;
+    if done.rows_affected() == 0 {
+        return Err(Error::new(ErrorCode::CollectionNotFound, format!("no collection {name:?}")));
+    }
+    get_collection(pool, name)
+        .await?
+        .ok_or_else(|| Error::new(ErrorCode::CollectionNotFound, format!("collection {name:?} vanished")))
 }
 
 pub(crate) async fn get_collection(pool: &AnyPool, name: &str) -> Result<Option<Collection>> {
     let row = sqlx::query(
-        "SELECT c.name, c.description, c.created_at, \
+        "SELECT c.name, c.description, c.created_at, c.settings, \
          (SELECT COUNT(*) FROM items i WHERE i.collection = c.name AND i.state <> 'deleting') AS item_count \
          FROM collections c WHERE c.name = $1",
     )
@@ -44,7 +70,13 @@ pub(crate) async fn create_collection(pool: &AnyPool, name: &str, description: &
             }
             _ => db_err(e),
         })?;
-    Ok(Collection { name: name.into(), description: description.into(), item_count: 0, created_at })
+    Ok(Collection {
+        name: name.into(),
+        description: description.into(),
+        item_count: 0,
+        created_at,
+        settings: CollectionSettings::default(),
+    })
 }
 
 pub(crate) async fn ensure_collection(pool: &AnyPool, name: &str, description: &str) -> Result<Collection> {
@@ -66,7 +98,7 @@ pub(crate) async fn ensure_collection(pool: &AnyPool, name: &str, description: &
 
 pub(crate) async fn list_collections(pool: &AnyPool) -> Result<Vec<Collection>> {
     let rows = sqlx::query(
-        "SELECT c.name, c.description, c.created_at, \
+        "SELECT c.name, c.description, c.created_at, c.settings, \
          (SELECT COUNT(*) FROM items i WHERE i.collection = c.name AND i.state <> 'deleting') AS item_count \
          FROM collections c ORDER BY c.name",
     )

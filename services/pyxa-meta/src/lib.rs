@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use pyxa_core::{
-    AnswerRecord, Blob, Collection, ConversationSummary, Document, Error, Feedback, IndexState, Item, ItemVectors, LabelCount,
-    MetadataStore, NewItem, Result,
+    AnswerRecord, Blob, Collection, CollectionSettings, ConversationSummary, Document, Error, Feedback, IndexState, Item,
+    ItemVectors, LabelCount, MetadataStore, NewItem, Result,
 };
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
@@ -179,6 +179,16 @@ impl MetadataStore for SqlStore {
     #[tracing::instrument(skip_all)]
     async fn list_collections(&self) -> Result<Vec<Collection>> {
         collections::list_collections(&self.pool).await
+    }
+
+    #[tracing::instrument(skip_all, fields(collection = name))]
+    async fn update_collection(
+        &self,
+        name: &str,
+        description: Option<&str>,
+        settings: Option<&CollectionSettings>,
+    ) -> Result<Collection> {
+        collections::update_collection(&self.pool, name, description, settings).await
     }
 
     #[tracing::instrument(skip_all, fields(collection = name))]

@@ -129,6 +129,21 @@ async fn collections(s: &SqlStore) {
     let names: Vec<String> = s.list_collections().await.unwrap().into_iter().map(|c| c.name).collect();
     assert_eq!(names, ["birds", "plants"]);
 
+    // Settings: stored as given, the description kept when not given, and back as they were.
+    let settings = pyxa_core::CollectionSettings {
+        mode: Some("query".into()),
+        system_prompt: Some("只根据资料回答。".into()),
+        temperature: Some(0.2),
+        top_k: Some(8),
+        min_similarity: Some(0.3),
+    };
+    let updated = s.update_collection("plants", None, Some(&settings)).await.unwrap();
+    assert_eq!((updated.settings.clone(), updated.description.as_str()), (settings.clone(), ""));
+    let updated = s.update_collection("plants", Some("Green things"), None).await.unwrap();
+    assert_eq!((updated.settings, updated.description.as_str()), (settings, "Green things"));
+    assert_eq!(s.get_collection("birds").await.unwrap().unwrap().settings, pyxa_core::CollectionSettings::default());
+    assert_err(&s.update_collection("nope", Some("x"), None).await.unwrap_err(), ErrorKind::NotFound, "collection_not_found");
+
     // Inserting into a collection that does not exist.
     let e = s.insert_item(new_item("nope", "h0", None, None, None)).await.unwrap_err();
     assert_err(&e, ErrorKind::NotFound, "unknown_collection");

@@ -55,10 +55,10 @@ struct EvidenceForAnswer<'a> {
 }
 
 /// The retrieved items that carry text relevant enough to answer from, numbered as cited.
-fn passages(hits: &[crate::kb::Hit]) -> Vec<Passage<'_>> {
+fn passages(hits: &[crate::kb::Hit], min_similarity: f32) -> Vec<Passage<'_>> {
     hits.iter()
         .enumerate()
-        .filter(|(_, h)| h.score >= MIN_PASSAGE_SCORE || h.keyword_match)
+        .filter(|(_, h)| h.score >= min_similarity || h.keyword_match)
         .filter_map(|(i, h)| h.text.as_deref().or(h.ocr_text.as_deref()).map(|text| Passage { n: i + 1, text, score: h.score }))
         .take(MAX_PASSAGES)
         .collect()
@@ -135,8 +135,8 @@ impl AskService {
     #[tracing::instrument(skip_all, fields(collection = %req.collection))]
     pub async fn ask(&self, req: AskRequest, events: Option<mpsc::Sender<AskEvent>>) -> Result<AskResponse> {
         let started = Instant::now();
-        let question = request::check(req)?;
-        self.kb.collection(&question.collection).await?;
+        let collection = self.kb.collection(&req.collection).await?;
+        let question = request::check(req, &collection.settings)?;
         let mut history = self.history(question.conversation_id.as_deref()).await?;
         if history.is_empty() {
             history = inline_history(&question);
@@ -199,7 +199,7 @@ impl AskService {
             confident,
             // What the photo shows, when there is a photo and its top candidate is probable.
             photo: candidates.first().filter(|_| gathered.image_encoding.is_some() && confident),
-            passages: passages(&gathered.hits),
+            passages: passages(&gathered.hits, question.settings.min_similarity.unwrap_or(MIN_PASSAGE_SCORE)),
             photo_text: gathered.photo_text.as_deref(),
             history: &history,
         };
@@ -358,9 +358,13 @@ impl AskService {
         if q.mode == Mode::Query && no_evidence {
             return Ok(fallback);
         }
-        let messages =
+        let mut messages =
             prompt::build_question_messages(q.mode, q.language, &q.prompt_text, photo, &e.passages, e.photo_text, e.history);
-        let Some(text) = self.generate(messages, events).await? else { return Ok(fallback) };
+        if let Some(system) = &q.settings.system_prompt {
+            messages[0] = ChatMessage::system(system.clone());
+        }
+        let temperature = q.settings.temperature.unwrap_or(0.0);
+        let Some(text) = self.generate_with(messages, temperature, events).await? else { return Ok(fallback) };
         let text = capitalise(verify::strip_lead_in(&text));
         // The model read the evidence and found no answer in it: say so plainly rather than
         // quote a passage that does not answer the question.
@@ -416,8 +420,17 @@ impl AskService {
         Ok((text, AnswerSource::Llm))
     }
 
-    /// Runs the generator (streaming its pieces to `events`); none without a generator.
+    /// Runs the generator greedily (streaming its pieces to `events`); none without a generator.
     async fn generate(&self, messages: Vec<ChatMessage>, events: Option<mpsc::Sender<AskEvent>>) -> Result<Option<String>> {
+        self.generate_with(messages, 0.0, events).await
+    }
+
+    async fn generate_with(
+        &self,
+        messages: Vec<ChatMessage>,
+        temperature: f32,
+        events: Option<mpsc::Sender<AskEvent>>,
+    ) -> Result<Option<String>> {
         let Some(generator) = &self.generator else { return Ok(None) };
         let sink: Option<TokenSink> = events.map(|tx| {
             // Never blocks the generator; a token dropped on a full channel is still in the
@@ -426,7 +439,7 @@ impl AskService {
                 !matches!(tx.try_send(AskEvent::Token(piece.to_string())), Err(mpsc::error::TrySendError::Closed(_)))
             }) as TokenSink
         });
-        let request = GenerationRequest { messages, max_tokens: self.settings.max_answer_tokens, temperature: 0.0 };
+        let request = GenerationRequest { messages, max_tokens: self.settings.max_answer_tokens, temperature };
         Ok(Some(generator.generate(request, sink).await?.text.trim().to_string()))
     }
 }

@@ -1,9 +1,9 @@
 //! Checking a question before any work is done.
 
 use pyxa_core::text::{detect_language, Language};
-use pyxa_core::{Error, ErrorCode, Result};
+use pyxa_core::{CollectionSettings, Error, ErrorCode, Result};
 
-use super::types::{AskRequest, Mode};
+use super::types::{AskRequest, Mode, DEFAULT_ASK_TOP_K};
 use crate::kb::validate_top_k;
 
 pub const MAX_PROMPT_CHARS: usize = 2000;
@@ -23,6 +23,8 @@ pub struct Question {
     pub language: Language,
     /// Earlier turns the client sent with the question (question, answer).
     pub prior_turns: Vec<(String, String)>,
+    /// The collection's workspace settings (system prompt, temperature, similarity floor).
+    pub settings: CollectionSettings,
 }
 
 /// Whether a question about a photo asks what it shows ("what is this?", "What drink is in the
@@ -42,7 +44,8 @@ pub fn asks_what_it_is(prompt: &str) -> bool {
     english || chinese
 }
 
-pub fn check(req: AskRequest) -> Result<Question> {
+/// Checks the question and settles what the request leaves to the collection (mode, top_k).
+pub fn check(req: AskRequest, settings: &CollectionSettings) -> Result<Question> {
     let prompt = req.prompt.as_deref().map(str::trim).filter(|p| !p.is_empty()).map(str::to_string);
     if prompt.as_ref().is_some_and(|p| p.chars().count() > MAX_PROMPT_CHARS) {
         return Err(Error::new(ErrorCode::PromptTooLong, format!("the prompt is longer than {MAX_PROMPT_CHARS} characters")));
@@ -53,7 +56,12 @@ pub fn check(req: AskRequest) -> Result<Question> {
     if prompt.is_none() && image.is_none() && req.conversation_id.is_none() {
         return Err(Error::new(ErrorCode::EmptyQuestion, "send a prompt, an image, or both"));
     }
-    validate_top_k(req.top_k)?;
+    let top_k = req.top_k.or(settings.top_k).unwrap_or(DEFAULT_ASK_TOP_K);
+    validate_top_k(top_k)?;
+    let mode = match req.mode {
+        Some(m) => m,
+        None => Mode::parse(settings.mode.as_deref().unwrap_or("chat"))?,
+    };
     let language = req.language.unwrap_or_else(|| detect_language(prompt.as_deref().unwrap_or("")));
     let prompt_text = prompt.clone().unwrap_or_else(|| match language {
         Language::Zh => "这是什么?".to_string(),
@@ -64,11 +72,12 @@ pub fn check(req: AskRequest) -> Result<Question> {
         prompt_text,
         image,
         collection: req.collection,
-        mode: req.mode,
-        top_k: req.top_k,
+        mode,
+        top_k,
         conversation_id: req.conversation_id,
         language,
         prior_turns: req.prior_turns,
+        settings: settings.clone(),
     })
 }
 
@@ -76,15 +85,32 @@ pub fn check(req: AskRequest) -> Result<Question> {
 mod tests {
     use super::*;
 
+    fn check_default(req: AskRequest) -> Result<Question> {
+        check(req, &CollectionSettings::default())
+    }
+
+    #[test]
+    fn the_collection_decides_what_the_request_leaves_open() {
+        let settings = CollectionSettings { mode: Some("query".into()), top_k: Some(9), ..Default::default() };
+        let q = check(AskRequest::new("docs", Some("hi".into()), None), &settings).unwrap();
+        assert_eq!((q.mode, q.top_k), (Mode::Query, 9));
+        let mut req = AskRequest::new("docs", Some("hi".into()), None);
+        (req.mode, req.top_k) = (Some(Mode::Chat), Some(2));
+        let q = check(req, &settings).unwrap();
+        assert_eq!((q.mode, q.top_k), (Mode::Chat, 2));
+        let q = check_default(AskRequest::new("docs", Some("hi".into()), None)).unwrap();
+        assert_eq!((q.mode, q.top_k), (Mode::Chat, DEFAULT_ASK_TOP_K));
+    }
+
     #[test]
     fn a_question_needs_something_to_ask() {
-        let e = check(AskRequest::new("default", Some("   ".into()), None)).unwrap_err();
+        let e = check_default(AskRequest::new("default", Some("   ".into()), None)).unwrap_err();
         assert_eq!(e.code, "empty_question");
-        let e = check(AskRequest::new("default", Some("x".repeat(MAX_PROMPT_CHARS + 1)), None)).unwrap_err();
+        let e = check_default(AskRequest::new("default", Some("x".repeat(MAX_PROMPT_CHARS + 1)), None)).unwrap_err();
         assert_eq!(e.code, "prompt_too_long");
         let mut req = AskRequest::new("default", Some("hi".into()), None);
-        req.top_k = 0;
-        assert_eq!(check(req).unwrap_err().code, "invalid_top_k");
+        req.top_k = Some(0);
+        assert_eq!(check_default(req).unwrap_err().code, "invalid_top_k");
     }
 
     #[test]
@@ -110,8 +136,8 @@ mod tests {
     fn a_photo_alone_asks_what_it_is_in_the_chosen_language() {
         let mut req = AskRequest::new("default", None, Some(vec![1]));
         req.language = Some(Language::Zh);
-        assert_eq!(check(req).unwrap().prompt_text, "这是什么?");
-        let q = check(AskRequest::new("default", Some("这是什么动物?".into()), None)).unwrap();
+        assert_eq!(check_default(req).unwrap().prompt_text, "这是什么?");
+        let q = check_default(AskRequest::new("default", Some("这是什么动物?".into()), None)).unwrap();
         assert_eq!(q.language, Language::Zh);
     }
 }

@@ -36,8 +36,10 @@ pub struct AskRequest {
     pub prompt: Option<String>,
     pub image: Option<Vec<u8>>,
     pub collection: String,
-    pub mode: Mode,
-    pub top_k: usize,
+    /// None: the collection's default mode (chat unless its settings say query).
+    pub mode: Option<Mode>,
+    /// None: the collection's setting, else [`DEFAULT_ASK_TOP_K`].
+    pub top_k: Option<usize>,
     pub conversation_id: Option<String>,
     pub language: Option<Language>,
     /// Earlier turns (question, answer) sent with the request, as OpenAI clients do; used when
@@ -46,14 +48,14 @@ pub struct AskRequest {
 }
 
 impl AskRequest {
-    /// A question with the defaults the API uses (chat mode, 5 pieces of evidence).
+    /// A question with the collection's defaults (its settings, else chat mode and 5 pieces of evidence).
     pub fn new(collection: impl Into<String>, prompt: Option<String>, image: Option<Vec<u8>>) -> Self {
         Self {
             prompt,
             image,
             collection: collection.into(),
-            mode: Mode::Chat,
-            top_k: DEFAULT_ASK_TOP_K,
+            mode: None,
+            top_k: None,
             conversation_id: None,
             language: None,
             prior_turns: Vec::new(),

@@ -11,8 +11,8 @@ mod search;
 use std::sync::Arc;
 
 use pyxa_core::{
-    Collection, DocumentParser, Embedding, Encoder, Error, ErrorCode, ImageStore, Item, MetadataStore, Result, TextReader,
-    VectorPoint, VectorStore,
+    Collection, CollectionSettings, DocumentParser, Embedding, Encoder, Error, ErrorCode, ImageStore, Item, MetadataStore,
+    Result, TextReader, VectorPoint, VectorStore,
 };
 
 pub use documents::{clean_file_name, MAX_DOCUMENT_BYTES, MAX_DOCUMENT_PASSAGES};
@@ -63,6 +63,49 @@ fn point_of(item: &Item, space: Option<String>, image: Option<Embedding>, text: 
         image,
         text,
     }
+}
+
+fn validate_description(description: &str) -> Result<()> {
+    if description.chars().count() > MAX_DESCRIPTION_CHARS {
+        return Err(Error::new(
+            ErrorCode::FieldTooLong,
+            format!("description is longer than {MAX_DESCRIPTION_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
+const MAX_SYSTEM_PROMPT_CHARS: usize = 4000;
+
+/// Checks workspace settings: each value in its range.
+pub fn validate_settings(s: &CollectionSettings) -> Result<()> {
+    let invalid = |msg: String| Err(Error::new(ErrorCode::InvalidSettings, msg));
+    if let Some(m) = &s.mode {
+        if !matches!(m.as_str(), "chat" | "query") {
+            return invalid(format!("settings.mode {m:?} is not chat or query"));
+        }
+    }
+    if let Some(p) = &s.system_prompt {
+        if p.trim().is_empty() || p.chars().count() > MAX_SYSTEM_PROMPT_CHARS {
+            return invalid(format!("settings.system_prompt must be 1-{MAX_SYSTEM_PROMPT_CHARS} characters"));
+        }
+    }
+    if let Some(t) = s.temperature {
+        if !(0.0..=2.0).contains(&t) {
+            return invalid("settings.temperature must be between 0 and 2".into());
+        }
+    }
+    if let Some(k) = s.top_k {
+        if !(1..=MAX_TOP_K).contains(&k) {
+            return invalid(format!("settings.top_k must be between 1 and {MAX_TOP_K}"));
+        }
+    }
+    if let Some(m) = s.min_similarity {
+        if !(0.0..=1.0).contains(&m) {
+            return invalid("settings.min_similarity must be between 0 and 1".into());
+        }
+    }
+    Ok(())
 }
 
 pub fn validate_collection_name(name: &str) -> Result<()> {
@@ -116,14 +159,25 @@ impl KnowledgeBase {
     }
 
     pub async fn create_collection(&self, name: &str, description: &str) -> Result<Collection> {
+        self.create_collection_with(name, description, None).await
+    }
+
+    /// Creates a collection with its workspace settings (checked first).
+    pub async fn create_collection_with(
+        &self,
+        name: &str,
+        description: &str,
+        settings: Option<&CollectionSettings>,
+    ) -> Result<Collection> {
         validate_collection_name(name)?;
-        if description.chars().count() > MAX_DESCRIPTION_CHARS {
-            return Err(Error::new(
-                ErrorCode::FieldTooLong,
-                format!("description is longer than {MAX_DESCRIPTION_CHARS} characters"),
-            ));
+        validate_description(description)?;
+        if let Some(s) = settings {
+            validate_settings(s)?;
         }
-        let collection = self.meta.create_collection(name, description).await?;
+        let mut collection = self.meta.create_collection(name, description).await?;
+        if let Some(s) = settings {
+            collection = self.meta.update_collection(name, None, Some(s)).await?;
+        }
         // A vector collection left over from an earlier one of the same name holds stale points.
         self.vectors.delete_collection(name).await?;
         self.vectors.ensure_collection(name, self.dim()).await?;
@@ -144,6 +198,23 @@ impl KnowledgeBase {
             .get_collection(name)
             .await?
             .ok_or_else(|| Error::new(ErrorCode::UnknownCollection, format!("no collection named {name:?}")))
+    }
+
+    /// Changes a collection's description and/or workspace settings.
+    pub async fn update_collection(
+        &self,
+        name: &str,
+        description: Option<&str>,
+        settings: Option<&CollectionSettings>,
+    ) -> Result<Collection> {
+        self.collection(name).await?;
+        if let Some(d) = description {
+            validate_description(d)?;
+        }
+        if let Some(s) = settings {
+            validate_settings(s)?;
+        }
+        self.meta.update_collection(name, description, settings).await
     }
 
     pub async fn list_collections(&self) -> Result<Vec<Collection>> {
@@ -174,6 +245,17 @@ mod tests {
     #[test]
     fn collection_names_are_checked() {
         assert!(validate_collection_name("pets_2").is_ok());
+        let ok = CollectionSettings { mode: Some("query".into()), temperature: Some(0.7), top_k: Some(8), ..Default::default() };
+        assert!(validate_settings(&ok).is_ok());
+        for bad in [
+            CollectionSettings { mode: Some("both".into()), ..Default::default() },
+            CollectionSettings { temperature: Some(3.0), ..Default::default() },
+            CollectionSettings { top_k: Some(0), ..Default::default() },
+            CollectionSettings { min_similarity: Some(1.5), ..Default::default() },
+            CollectionSettings { system_prompt: Some("  ".into()), ..Default::default() },
+        ] {
+            assert_eq!(validate_settings(&bad).unwrap_err().code, "invalid_settings", "{bad:?}");
+        }
         for bad in ["", "Pets", "../etc", "a b", &"x".repeat(65)] {
             assert_eq!(validate_collection_name(bad).unwrap_err().code, "invalid_collection_name");
         }

@@ -34,7 +34,7 @@ pub async fn ask(common: CommonArgs, args: AskArgs) -> Result<()> {
             let settings = AnswerSettings { max_answer_tokens: args.generator.max_answer_tokens, ..Default::default() };
             let app = App::build(&common, &args.stores, &args.generator, settings).await?;
             let mut request = AskRequest::new(args.collection.clone(), Some(args.prompt.clone()), image);
-            request.mode = Mode::parse(&args.mode)?;
+            request.mode = Some(Mode::parse(&args.mode)?);
             serde_json::to_value(AskResponseView::from(&app.answers.ask(request, None).await?))?
         }
     };

@@ -72,8 +72,11 @@ fn ask_request(fields: AskFields, image: Option<Vec<u8>>) -> Result<(AskRequest,
         prompt: fields.prompt,
         image,
         collection: non_empty(fields.collection).unwrap_or_else(|| DEFAULT_COLLECTION.to_string()),
-        mode: Mode::parse(non_empty(fields.mode).as_deref().unwrap_or("chat"))?,
-        top_k: Loose::count(fields.top_k.as_ref(), "top_k", DEFAULT_ASK_TOP_K, MAX_TOP_K, ErrorCode::InvalidTopK)?,
+        mode: non_empty(fields.mode).map(|m| Mode::parse(&m)).transpose()?,
+        top_k: match fields.top_k.as_ref() {
+            Some(k) => Some(Loose::count(Some(k), "top_k", DEFAULT_ASK_TOP_K, MAX_TOP_K, ErrorCode::InvalidTopK)?),
+            None => None,
+        },
         conversation_id: non_empty(fields.conversation_id),
         language,
         prior_turns: Vec::new(),
@@ -150,7 +153,7 @@ mod tests {
         )
         .unwrap();
         let (req, stream) = ask_request(fields, None).unwrap();
-        assert_eq!((req.top_k, stream, req.mode, req.language), (7, true, Mode::Query, Some(Language::Zh)));
+        assert_eq!((req.top_k, stream, req.mode, req.language), (Some(7), true, Some(Mode::Query), Some(Language::Zh)));
         assert_eq!(req.collection, "default");
         let fields: AskFields = serde_json::from_value(serde_json::json!({"top_k": 0})).unwrap();
         assert_eq!(ask_request(fields, None).unwrap_err().code, "invalid_top_k");

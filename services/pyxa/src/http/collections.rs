@@ -1,7 +1,9 @@
 //! Collections: `/v1/collections[/{collection}]`.
 
 use actix_web::{web, HttpResponse};
+use pyxa_core::{CollectionSettings, Error, ErrorCode};
 use serde::Deserialize;
+use serde_json::{Map, Value};
 
 use super::errors::{ApiResult, ErrorBody};
 use super::views::{CollectionList, CollectionView};
@@ -12,6 +14,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/collections/{collection}")
                 .route(get_or_head().to(get_collection))
+                .route(web::patch().to(update_collection))
                 .route(web::delete().to(delete_collection)),
         );
 }
@@ -22,6 +25,43 @@ pub struct NewCollection {
     name: String,
     #[serde(default)]
     description: String,
+    /// Workspace settings (all optional): `mode` (`chat`/`query`), `system_prompt`,
+    /// `temperature` (0-2), `top_k` (evidence items, 1-100), `min_similarity` (0-1).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    settings: Option<CollectionSettings>,
+}
+
+/// A change to a collection: a new description and/or settings. Settings are merged: a field
+/// given replaces the stored one, a field given as `null` goes back to pyxa's default, a field
+/// left out stays.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct CollectionPatch {
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    settings: Option<Map<String, Value>>,
+}
+
+/// The stored settings with `patch` applied (JSON merge patch, RFC 7396, one level).
+fn merge_settings(current: &CollectionSettings, patch: Map<String, Value>) -> Result<CollectionSettings, Error> {
+    let mut merged = match serde_json::to_value(current) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    for (key, value) in patch {
+        if value.is_null() {
+            merged.remove(&key);
+        } else {
+            merged.insert(key, value);
+        }
+    }
+    let known = ["mode", "system_prompt", "temperature", "top_k", "min_similarity"];
+    if let Some(unknown) = merged.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(Error::new(ErrorCode::InvalidSettings, format!("unknown setting {unknown:?}; known: {}", known.join(", "))));
+    }
+    serde_json::from_value(Value::Object(merged)).map_err(|e| Error::new(ErrorCode::InvalidSettings, e.to_string()))
 }
 
 #[utoipa::path(get, path = "/v1/collections", tag = "collections", summary = "List collections",
@@ -39,7 +79,7 @@ pub async fn list_collections(state: web::Data<AppState>) -> ApiResult<HttpRespo
         (status = 409, description = "Exists already", body = ErrorBody),
     ))]
 pub async fn create_collection(state: web::Data<AppState>, body: web::Json<NewCollection>) -> ApiResult<HttpResponse> {
-    let c = state.kb.create_collection(&body.name, &body.description).await?;
+    let c = state.kb.create_collection_with(&body.name, &body.description, body.settings.as_ref()).await?;
     Ok(HttpResponse::Created().json(CollectionView::from(c)))
 }
 
@@ -48,6 +88,27 @@ pub async fn create_collection(state: web::Data<AppState>, body: web::Json<NewCo
     responses((status = 200, body = CollectionView), (status = 404, body = ErrorBody)))]
 pub async fn get_collection(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(CollectionView::from(state.kb.collection(&path).await?)))
+}
+
+#[utoipa::path(patch, path = "/v1/collections/{collection}", tag = "collections",
+    summary = "Change a collection's description and workspace settings",
+    description = "Settings are merged: a field given replaces the stored one, `null` restores the default, a field left out stays.",
+    params(("collection" = String, Path, description = "Collection name")),
+    request_body = CollectionPatch,
+    responses((status = 200, body = CollectionView), (status = 400, description = "`invalid_settings`", body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update_collection(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<CollectionPatch>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let current = state.kb.collection(&path).await?;
+    let settings = match body.settings {
+        Some(patch) => Some(merge_settings(&current.settings, patch)?),
+        None => None,
+    };
+    let c = state.kb.update_collection(&path, body.description.as_deref(), settings.as_ref()).await?;
+    Ok(HttpResponse::Ok().json(CollectionView::from(c)))
 }
 
 #[utoipa::path(delete, path = "/v1/collections/{collection}", tag = "collections",

@@ -205,7 +205,7 @@ pub async fn chat_completions(state: web::Data<AppState>, body: web::Json<ChatRe
         None => None,
     };
     let mut request = AskRequest::new(collection_for_model(body.model.as_deref()), prompt, image);
-    request.mode = Mode::parse(body.mode.as_deref().unwrap_or("chat"))?;
+    request.mode = body.mode.as_deref().map(Mode::parse).transpose()?;
     request.prior_turns = prior_turns(&body.messages);
     let response = state.answers.ask(request, None).await?;
     metrics::ASKS.inc();

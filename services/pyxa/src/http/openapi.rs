@@ -17,7 +17,7 @@ use super::{answers, ask, collections, conversations, documents, errors, health,
     ),
     paths(
         health::health, health::prometheus, health::openapi_json,
-        collections::list_collections, collections::create_collection, collections::get_collection, collections::delete_collection,
+        collections::list_collections, collections::create_collection, collections::get_collection, collections::update_collection, collections::delete_collection,
         items::list_items, items::add_item, items::get_item, items::delete_item, items::get_blob, items::get_thumbnail,
         documents::list_documents, documents::add_document, documents::get_document, documents::delete_document,
         search::search,

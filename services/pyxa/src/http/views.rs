@@ -2,7 +2,7 @@
 //! contracts clients rely on: add fields, never rename or remove them.
 
 use pyxa_core::text::Language;
-use pyxa_core::{Collection, ConversationSummary, Document, DocumentRef, Item, ItemKind};
+use pyxa_core::{Collection, CollectionSettings, ConversationSummary, Document, DocumentRef, Item, ItemKind};
 use pyxa_engine::answer::candidate::Candidate;
 use pyxa_engine::answer::events::Evidence;
 use pyxa_engine::answer::{AnswerSource, AskResponse, Citation, Mode, ModelsUsed, Timings};
@@ -25,11 +25,20 @@ pub struct CollectionView {
     pub description: String,
     pub item_count: i64,
     pub created_at: i64,
+    /// Workspace settings; a field left out is pyxa's default.
+    #[schema(value_type = Object)]
+    pub settings: CollectionSettings,
 }
 
 impl From<Collection> for CollectionView {
     fn from(c: Collection) -> Self {
-        CollectionView { name: c.name, description: c.description, item_count: c.item_count, created_at: c.created_at }
+        CollectionView {
+            name: c.name,
+            description: c.description,
+            item_count: c.item_count,
+            created_at: c.created_at,
+            settings: c.settings,
+        }
     }
 }
 

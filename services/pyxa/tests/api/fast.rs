@@ -317,6 +317,45 @@ async fn documents_upload_split_search_cite_and_delete() {
 }
 
 #[actix_web::test]
+async fn workspace_settings_are_set_merged_checked_and_used() {
+    let app = app!(state("settings", scripted("Paris is the capital of France.")).await);
+    let create = json!({"name": "handbook", "settings": {"mode": "query", "top_k": 8, "temperature": 0.3}});
+    let (status, _, resp) = send(&app, TestRequest::post().uri("/v1/collections").set_json(create)).await;
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&resp));
+    assert_eq!(json_of(&resp)["settings"], json!({"mode": "query", "top_k": 8, "temperature": 0.3}));
+    // Merged: given fields replace, null restores the default, the rest stays.
+    let patch = json!({"description": "Staff handbook", "settings": {"top_k": null, "min_similarity": 0.4, "system_prompt": "Answer briefly."}});
+    let (status, _, resp) = send(&app, TestRequest::patch().uri("/v1/collections/handbook").set_json(patch)).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&resp));
+    let c = json_of(&resp);
+    assert_eq!(c["description"], "Staff handbook");
+    assert_eq!(
+        c["settings"],
+        json!({"mode": "query", "temperature": 0.3, "min_similarity": 0.4, "system_prompt": "Answer briefly."})
+    );
+    for (body, code) in [
+        (json!({"settings": {"mode": "both"}}), "invalid_settings"),
+        (json!({"settings": {"temperature": 5}}), "invalid_settings"),
+        (json!({"settings": {"colour": "red"}}), "invalid_settings"),
+        (json!({"settings": {"top_k": "many"}}), "invalid_settings"),
+    ] {
+        let (status, _, resp) = send(&app, TestRequest::patch().uri("/v1/collections/handbook").set_json(body)).await;
+        assert_eq!((status.as_u16(), json_of(&resp)["error"]["code"].as_str()), (400, Some(code)));
+    }
+    let (status, _, _) = send(&app, TestRequest::patch().uri("/v1/collections/nope").set_json(json!({"description": "x"}))).await;
+    assert_eq!(status, 404);
+    // The collection's default mode is query: the model's own knowledge is not an answer...
+    let ask = |body: Value| TestRequest::post().uri("/v1/ask").set_json(body);
+    let (_, _, resp) = send(&app, ask(json!({"collection": "handbook", "prompt": "What is the capital of France?"}))).await;
+    assert_eq!(json_of(&resp)["answer_source"], "no_evidence", "{}", String::from_utf8_lossy(&resp));
+    assert_eq!(json_of(&resp)["mode"], "query");
+    // ...unless the request asks for chat mode.
+    let (_, _, resp) =
+        send(&app, ask(json!({"collection": "handbook", "prompt": "What is the capital of France?", "mode": "chat"}))).await;
+    assert_eq!(json_of(&resp)["answer"], "Paris is the capital of France.");
+}
+
+#[actix_web::test]
 async fn ask_as_json_multipart_and_stream_then_teach_and_read_the_conversation() {
     let app = app!(state("ask", scripted("This is a cat.")).await);
     for what in ["grey cat sofa", "black cat garden"] {

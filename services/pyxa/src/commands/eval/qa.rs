@@ -148,8 +148,8 @@ async fn run(app: &App, set: &QaSet, base: &Path, args: &QaArgs) -> Result<()> {
     for (i, q) in questions.iter().enumerate() {
         let mut req = AskRequest::new(q.collection.clone(), Some(q.question.clone()), None);
         req.mode = match q.mode.as_str() {
-            "query" => Mode::Query,
-            "chat" => Mode::Chat,
+            "query" => Some(Mode::Query),
+            "chat" => Some(Mode::Chat),
             other => bail!("question {}: mode {other:?}", q.id),
         };
         if let Some(parent) = &q.follow_up_of {
