@@ -324,6 +324,18 @@ mod tests {
         assert!(decode(&trailing, DecodeLimits::default()).is_ok());
     }
 
+    /// EfficientNet-Lite0's preprocessing with the given views.
+    fn lite0_spec(views: Vec<View>) -> Preprocess {
+        Preprocess {
+            resize_short: 256,
+            crop: 224,
+            mean: [127.0; 3],
+            std: [128.0; 3],
+            interpolation: Interpolation::Bicubic,
+            views,
+        }
+    }
+
     #[test]
     fn transparent_pixels_become_white() {
         let img = decode(&png(4, 4, true), DecodeLimits::default()).unwrap();
@@ -333,14 +345,7 @@ mod tests {
     #[test]
     fn tensor_has_the_crop_shape_and_normalisation() {
         let img = image::RgbImage::from_pixel(300, 200, image::Rgb([127, 255, 0]));
-        let spec = Preprocess {
-            resize_short: 256,
-            crop: 224,
-            mean: [127.0; 3],
-            std: [128.0; 3],
-            interpolation: Interpolation::Bicubic,
-            views: vec![],
-        };
+        let spec = lite0_spec(vec![]);
         let t = to_tensor(&img, &spec).unwrap();
         assert_eq!(t.len(), 3 * 224 * 224);
         assert!((t[0] - 0.0).abs() < 1e-6);
@@ -352,14 +357,7 @@ mod tests {
     fn letterbox_keeps_the_whole_photo_on_a_mean_coloured_square() {
         // A 400x100 white strip: 224x56 of it in the middle rows, mean colour (0) above and below.
         let img = image::RgbImage::from_pixel(400, 100, image::Rgb([255, 255, 255]));
-        let spec = Preprocess {
-            resize_short: 256,
-            crop: 224,
-            mean: [127.0; 3],
-            std: [128.0; 3],
-            interpolation: Interpolation::Bicubic,
-            views: vec![View::CentreCrop, View::Letterbox],
-        };
+        let spec = lite0_spec(vec![View::CentreCrop, View::Letterbox]);
         let views = to_views(&img, &spec).unwrap();
         assert_eq!(views.len(), 2);
         let lb = &views[1];
@@ -374,14 +372,7 @@ mod tests {
 
     #[test]
     fn a_very_long_strip_is_cropped_before_it_is_resized() {
-        let spec = Preprocess {
-            resize_short: 256,
-            crop: 224,
-            mean: [127.0; 3],
-            std: [128.0; 3],
-            interpolation: Interpolation::Bicubic,
-            views: vec![View::CentreCrop, View::Letterbox],
-        };
+        let spec = lite0_spec(vec![View::CentreCrop, View::Letterbox]);
         // Left half black, right half white: the centre crop straddles the edge.
         let mut strip = image::RgbImage::from_pixel(16_384, 2, image::Rgb([0, 0, 0]));
         for x in 8_192..16_384 {

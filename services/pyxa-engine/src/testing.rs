@@ -233,6 +233,13 @@ impl MemoryVectorStore {
     }
 }
 
+/// Highest score first (ties by id), at most `top_k`.
+fn best_first(mut hits: Vec<ScoredPoint>, top_k: usize) -> Vec<ScoredPoint> {
+    hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.item_id.cmp(&b.item_id)));
+    hits.truncate(top_k);
+    hits
+}
+
 #[async_trait]
 impl VectorStore for MemoryVectorStore {
     fn info(&self) -> VectorStoreInfo {
@@ -272,7 +279,7 @@ impl VectorStore for MemoryVectorStore {
     async fn search(&self, query: VectorQuery) -> Result<Vec<ScoredPoint>> {
         let collections = self.lock()?;
         let Some(points) = collections.get(&query.collection) else { return Ok(Vec::new()) };
-        let mut hits: Vec<ScoredPoint> = points
+        let hits: Vec<ScoredPoint> = points
             .values()
             .filter(|p| matches(&query.filter, p))
             .filter_map(|p| {
@@ -288,16 +295,14 @@ impl VectorStore for MemoryVectorStore {
                 })
             })
             .collect();
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.item_id.cmp(&b.item_id)));
-        hits.truncate(query.top_k);
-        Ok(hits)
+        Ok(best_first(hits, query.top_k))
     }
 
     /// Term overlap weighted by the stored values (no IDF: enough to rank a fake's handful).
     async fn search_keywords(&self, query: KeywordQuery) -> Result<Vec<ScoredPoint>> {
         let collections = self.lock()?;
         let Some(points) = collections.get(&query.collection) else { return Ok(Vec::new()) };
-        let mut hits: Vec<ScoredPoint> = points
+        let hits: Vec<ScoredPoint> = points
             .values()
             .filter(|p| matches(&query.filter, p))
             .filter_map(|p| {
@@ -307,9 +312,7 @@ impl VectorStore for MemoryVectorStore {
                 (score > 0.0).then(|| ScoredPoint { item_id: p.item_id.clone(), label: p.label.clone(), kind: p.kind, score })
             })
             .collect();
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.item_id.cmp(&b.item_id)));
-        hits.truncate(query.top_k);
-        Ok(hits)
+        Ok(best_first(hits, query.top_k))
     }
 
     async fn count(&self, collection: &str, filter: &PayloadFilter) -> Result<usize> {

