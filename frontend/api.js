@@ -65,6 +65,8 @@ export const api = {
   listCollections: () => request('GET', '/v1/collections'),
   createCollection: (name, description) => request('POST', '/v1/collections', { json: { name, description } }),
   deleteCollection: (name) => request('DELETE', `/v1/collections/${enc(name)}`),
+  /** PATCH /v1/collections/{c}: `{description?, settings?}`; settings are merged (null restores a default). */
+  updateCollection: (name, body) => request('PATCH', `/v1/collections/${enc(name)}`, { json: body }),
 
   listItems: (collection, { limit = 50, offset = 0 } = {}) =>
     request('GET', `/v1/collections/${enc(collection)}/items?limit=${limit}&offset=${offset}`),

@@ -675,8 +675,9 @@ async function submitQuestion({ prompt, file, photoUrl }) {
   const fields = {
     prompt,
     collection: collectionValue(),
-    mode: els.mode.value || 'chat',
-    top_k: els.topk.value || '5',
+    // Only what the user chose here: otherwise the collection's own settings apply.
+    mode: els.mode.dataset.explicit ? els.mode.value : undefined,
+    top_k: els.topk.dataset.explicit ? els.topk.value : undefined,
     lang: els.lang.value || '',
     conversation_id: state.conversationId || '',
     image: file || null,
@@ -876,6 +877,18 @@ function fillCollections(list) {
   }
   els.collection.value = names.includes(current) ? current : (names.includes('default') ? 'default' : names[0]);
   updateEmptyKbNote();
+  showCollectionDefaults();
+}
+
+/**
+ * Show the chosen collection's workspace settings (mode, evidence items) as the initial choices.
+ * They are sent with a question only once the user changes them (`data-explicit`).
+ */
+function showCollectionDefaults() {
+  const c = getCollections().find((x) => x.name === els.collection.value);
+  const s = (c && c.settings) || {};
+  if (!els.mode.dataset.explicit) els.mode.value = s.mode === 'query' ? 'query' : 'chat';
+  if (!els.topk.dataset.explicit) els.topk.value = String(Number(s.top_k) > 0 ? s.top_k : 5);
 }
 
 /** On the welcome screen, point first-time users at the knowledge base when it is empty. */
@@ -956,7 +969,9 @@ export function initAsk() {
     }
   });
 
-  els.collection.addEventListener('change', () => { setPreferredCollection(els.collection.value); updateEmptyKbNote(); });
+  els.collection.addEventListener('change', () => { setPreferredCollection(els.collection.value); updateEmptyKbNote(); showCollectionDefaults(); });
+  els.mode.addEventListener('change', () => { els.mode.dataset.explicit = 'true'; });
+  els.topk.addEventListener('change', () => { if (els.topk.value.trim()) els.topk.dataset.explicit = 'true'; else { delete els.topk.dataset.explicit; showCollectionDefaults(); } });
   $('hero-empty-kb').addEventListener('click', (e) => e.stopPropagation());
   fillCollections(getCollections());
   onCollections(fillCollections);

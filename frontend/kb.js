@@ -61,6 +61,7 @@ function renderHeader() {
   const count = c ? Number(c.item_count) || 0 : state.total;
   tr(els.count, 'kb.items', { n: count });
   els.deleteCollection.hidden = state.current === 'default';
+  fillSettings();
 }
 
 async function createCollection(e) {
@@ -108,6 +109,109 @@ async function deleteCollection() {
     location.hash = '#/kb/default';
   } catch (err) {
     toast(err.message, 'error');
+  }
+}
+
+// ---------------------------------------------------- workspace settings
+
+/** The settings fields: input id, how to read an input value, how to show a stored one. */
+const SETTING_FIELDS = [
+  { key: 'system_prompt', el: 'setSystemPrompt', kind: 'text' },
+  { key: 'temperature', el: 'setTemperature', kind: 'number' },
+  { key: 'top_k', el: 'setTopK', kind: 'integer' },
+  { key: 'min_similarity', el: 'setMinSimilarity', kind: 'number' },
+];
+
+let settingsFor = null; // the collection whose settings the form shows
+let settingsDirty = false; // edited since it was filled
+
+function storedSettings(c) {
+  return (c && c.settings && typeof c.settings === 'object') ? c.settings : {};
+}
+
+/** Fill the settings form from the stored collection (unless the user is editing it). */
+function fillSettings({ force = false } = {}) {
+  const c = currentCollection();
+  if (!c) return;
+  if (!force && settingsDirty && settingsFor === c.name) return;
+  if (settingsFor !== c.name) {
+    els.settingsSaved.textContent = '';
+    els.settingsSaved.removeAttribute('data-i18n');
+    els.settingsError.hidden = true;
+  }
+  settingsFor = c.name;
+  settingsDirty = false;
+  const s = storedSettings(c);
+  els.setDescription.value = c.description || '';
+  for (const r of els.setModes) r.checked = r.value === (s.mode || 'chat');
+  for (const f of SETTING_FIELDS) {
+    const v = s[f.key];
+    els[f.el].value = v === undefined || v === null ? '' : String(v);
+    els[f.el].removeAttribute('aria-invalid');
+  }
+}
+
+/** The changes between the form and the stored settings: {description?, settings?}, or an error key. */
+function settingsPatch(c) {
+  const s = storedSettings(c);
+  const patch = {};
+  const settings = {};
+  const description = els.setDescription.value.trim();
+  if (description !== (c.description || '')) patch.description = description;
+  const checked = els.setModes.find((r) => r.checked);
+  const mode = checked ? checked.value : 'chat';
+  // A mode equal to the default is kept as it is stored (set or not): nothing to change.
+  if (mode !== (s.mode || 'chat')) settings.mode = mode;
+  for (const f of SETTING_FIELDS) {
+    const input = els[f.el];
+    input.removeAttribute('aria-invalid');
+    if (input.validity && input.validity.badInput) { input.setAttribute('aria-invalid', 'true'); return { invalid: input }; }
+    const raw = input.value.trim();
+    let value = null; // emptied: back to pyxa's default
+    if (raw !== '') value = f.kind === 'text' ? raw : Number(raw);
+    const before = s[f.key] === undefined ? null : s[f.key];
+    if (value !== before) settings[f.key] = value;
+  }
+  if (Object.keys(settings).length) patch.settings = settings;
+  return { patch };
+}
+
+async function saveSettings(e) {
+  e.preventDefault();
+  const c = currentCollection();
+  if (!c) return;
+  const name = c.name;
+  els.settingsError.hidden = true;
+  els.settingsSaved.textContent = '';
+  els.settingsSaved.removeAttribute('data-i18n');
+  const { patch, invalid } = settingsPatch(c);
+  if (invalid) {
+    els.settingsError.textContent = t('kb.settings.badNumber');
+    els.settingsError.hidden = false;
+    invalid.focus();
+    return;
+  }
+  if (!Object.keys(patch).length) { tr(els.settingsSaved, 'kb.settings.unchanged'); return; }
+  els.settingsSave.disabled = true;
+  els.settingsForm.setAttribute('aria-busy', 'true');
+  try {
+    const updated = await api.updateCollection(name, patch);
+    // Keep the shared list in step right away, then reload it (item counts and all).
+    if (updated && typeof updated === 'object') Object.assign(c, { description: updated.description, settings: updated.settings || {} });
+    settingsDirty = false;
+    await refreshCollections().catch(() => {});
+    if (state.current === name) {
+      fillSettings({ force: true });
+      renderHeader();
+      tr(els.settingsSaved, 'kb.settings.saved');
+    }
+  } catch (err) {
+    if (state.current !== name) return;
+    els.settingsError.textContent = err.message;
+    els.settingsError.hidden = false;
+  } finally {
+    els.settingsSave.disabled = false;
+    els.settingsForm.removeAttribute('aria-busy');
   }
 }
 
@@ -495,7 +599,11 @@ export function initKb() {
     progressText: $('upload-progress-text'), grid: $('item-grid'), empty: $('items-empty'), more: $('items-more'), showing: $('items-showing'),
     itemsError: $('items-error'), searchForm: $('search-form'), searchText: $('search-text'), searchPhoto: $('search-photo'),
     searchBanner: $('search-banner'), searchBannerText: $('search-banner-text'), searchClear: $('search-clear'),
+    settingsForm: $('kb-settings-form'), settingsSave: $('kb-settings-save'), settingsSaved: $('kb-settings-saved'),
+    settingsError: $('kb-settings-error'), setDescription: $('set-description'), setSystemPrompt: $('set-system-prompt'),
+    setTemperature: $('set-temperature'), setTopK: $('set-top-k'), setMinSimilarity: $('set-min-similarity'),
   };
+  els.setModes = Array.from(els.settingsForm.querySelectorAll('input[name="mode"]'));
 
   initDocuments({
     onFiles: handleKbFiles,
@@ -518,6 +626,14 @@ export function initKb() {
     els.collectionError.hidden = true;
   });
   els.deleteCollection.addEventListener('click', deleteCollection);
+  els.settingsForm.addEventListener('submit', saveSettings);
+  const edited = () => {
+    settingsDirty = true;
+    els.settingsSaved.textContent = '';
+    els.settingsSaved.removeAttribute('data-i18n');
+  };
+  els.settingsForm.addEventListener('input', edited);
+  els.settingsForm.addEventListener('change', edited);
 
   els.fileInput.addEventListener('change', () => {
     handleKbFiles(Array.from(els.fileInput.files || []));

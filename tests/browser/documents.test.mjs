@@ -270,4 +270,89 @@ describe('pyxa portal: documents', { timeout: TEST_TIMEOUT * 4 }, () => {
     assert.deepEqual(unexpectedProblems(page), []);
     await page.context().close();
   });
+
+  it('(h) saves workspace settings (mode, evidence items) through the knowledge-base page', { timeout: TEST_TIMEOUT }, async () => {
+    const name = `settings-test-${Date.now().toString(36)}`;
+    const created = await apiJson(server.url, 'POST', '/v1/collections', { name, description: 'Settings, created by the browser tests' });
+    assert.equal(created.status, 201, `POST /v1/collections answered ${created.status}: ${JSON.stringify(created.data)}`);
+    const stored = async () => {
+      const res = await apiJson(server.url, 'GET', `/v1/collections/${name}`);
+      assert.equal(res.status, 200, `GET /v1/collections/${name} answered ${res.status}: ${JSON.stringify(res.data)}`);
+      return res.data.settings || {};
+    };
+    try {
+      assert.deepEqual(await stored(), {}, 'a new collection has pyxa\'s defaults');
+      const page = await openPage(browser, server.url);
+      const open = async () => {
+        await page.goto(`${server.url}/#/kb/${name}`);
+        await page.locator('[data-testid="kb-title"]', { hasText: name }).waitFor();
+        const panel = page.locator('[data-testid="kb-settings"]');
+        if (!(await panel.evaluate((d) => d.open))) {
+          // Keyboard: focus the summary and press Enter.
+          await page.locator('[data-testid="kb-settings-toggle"]').focus();
+          await page.keyboard.press('Enter');
+        }
+        await page.locator('[data-testid="kb-settings-form"]').waitFor();
+        return panel;
+      };
+      await open();
+      // The defaults show as placeholders; chat is the initial mode.
+      assert.equal(await page.getByLabel('Evidence items').getAttribute('placeholder'), '5');
+      assert.equal(await page.getByLabel('Similarity threshold').getAttribute('placeholder'), '0.25');
+      assert.equal(await page.getByLabel('Temperature').getAttribute('placeholder'), '0');
+      assert.ok(await page.locator('[data-testid="set-mode-chat"]').isChecked());
+
+      // A value out of range: the server's own message, next to the form; nothing stored.
+      await page.getByLabel('Temperature').fill('5');
+      await page.click('[data-testid="kb-settings-save"]');
+      const error = page.locator('[data-testid="kb-settings-error"]');
+      await error.waitFor();
+      assert.match(await error.innerText(), /temperature/i);
+      assert.deepEqual(await stored(), {});
+      await page.getByLabel('Temperature').fill('');
+
+      // Query mode and 7 evidence items; only these are sent.
+      await page.locator('[data-testid="set-mode-query"]').check();
+      await page.getByLabel('Evidence items').fill('7');
+      const [request] = await Promise.all([
+        page.waitForRequest((r) => r.method() === 'PATCH'),
+        page.click('[data-testid="kb-settings-save"]'),
+      ]);
+      assert.deepEqual(JSON.parse(request.postData()), { settings: { mode: 'query', top_k: 7 } });
+      await page.locator('[data-testid="kb-settings-saved"]', { hasText: 'Settings saved.' }).waitFor();
+      assert.ok(await error.isHidden(), 'the earlier error is gone');
+      assert.deepEqual(await stored(), { mode: 'query', top_k: 7 });
+
+      // After a reload the form shows the stored values, and Ask starts in the collection's mode.
+      await page.reload();
+      await open();
+      assert.ok(await page.locator('[data-testid="set-mode-query"]').isChecked());
+      assert.equal(await page.getByLabel('Evidence items').inputValue(), '7');
+      assert.equal(await page.getByLabel('Temperature').inputValue(), '');
+      await page.screenshot({ path: path.join(artifacts, 'kb-settings.png'), fullPage: true });
+      await page.goto(`${server.url}/#/ask`);
+      await page.selectOption('[data-testid="ask-collection"]', name);
+      assert.equal(await page.locator('[data-testid="ask-mode"]').inputValue(), 'query');
+      assert.equal(await page.locator('[data-testid="ask-topk"]').inputValue(), '7');
+
+      // Emptying evidence items restores the default: sent as null, removed from the stored settings.
+      await open();
+      await page.getByLabel('Evidence items').fill('');
+      const [clear] = await Promise.all([
+        page.waitForRequest((r) => r.method() === 'PATCH'),
+        page.click('[data-testid="kb-settings-save"]'),
+      ]);
+      assert.deepEqual(JSON.parse(clear.postData()), { settings: { top_k: null } });
+      await page.locator('[data-testid="kb-settings-saved"]', { hasText: 'Settings saved.' }).waitFor();
+      assert.deepEqual(await stored(), { mode: 'query' });
+      await page.reload();
+      await open();
+      assert.equal(await page.getByLabel('Evidence items').inputValue(), '');
+      assert.ok(await page.locator('[data-testid="set-mode-query"]').isChecked());
+      assert.deepEqual(unexpectedProblems(page), []);
+      await page.context().close();
+    } finally {
+      await apiJson(server.url, 'DELETE', `/v1/collections/${name}`).catch(() => {});
+    }
+  });
 });

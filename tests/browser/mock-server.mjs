@@ -166,7 +166,27 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', frontendDi
   const collJson = (c) => ({
     name: c.name, description: c.description, created_at: c.created_at,
     item_count: state.items.filter((i) => i.collection === c.name).length,
+    settings: { ...(c.settings || {}) },
   });
+  /** Workspace settings merged with `patch` (a field given replaces, null restores the default), checked like pyxa does. */
+  const SETTING_KEYS = ['mode', 'system_prompt', 'temperature', 'top_k', 'min_similarity'];
+  const mergeSettings = (current, patch) => {
+    if (patch === undefined || patch === null) return current;
+    if (typeof patch !== 'object' || Array.isArray(patch)) throw new ApiErr(400, 'invalid_settings', 'settings must be a JSON object.');
+    const out = { ...current };
+    for (const [k, v] of Object.entries(patch)) {
+      if (!SETTING_KEYS.includes(k)) throw new ApiErr(400, 'invalid_settings', `unknown setting "${k}"; known: ${SETTING_KEYS.join(', ')}`);
+      if (v === null) { delete out[k]; continue; }
+      const bad = (msg) => { throw new ApiErr(400, 'invalid_settings', msg); };
+      if (k === 'mode' && !['chat', 'query'].includes(v)) bad('mode must be "chat" or "query".');
+      if (k === 'system_prompt' && (typeof v !== 'string' || !v.trim() || v.length > 4000)) bad('system_prompt must have 1-4000 characters.');
+      if (k === 'temperature' && !(typeof v === 'number' && v >= 0 && v <= 2)) bad('temperature must be between 0 and 2.');
+      if (k === 'top_k' && !(Number.isInteger(v) && v >= 1 && v <= 100)) bad('top_k must be between 1 and 100.');
+      if (k === 'min_similarity' && !(typeof v === 'number' && v >= 0 && v <= 1)) bad('min_similarity must be between 0 and 1.');
+      out[k] = v;
+    }
+    return out;
+  };
   const needCollection = (name) => {
     const c = state.collections.get(name || 'default');
     if (!c) throw new ApiErr(404, 'collection_not_found', `Collection "${name}" does not exist.`);
@@ -379,12 +399,25 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', frontendDi
       return json(res, 200, { collections: [...state.collections.values()].map(collJson) });
     }
     if (p === '/v1/collections' && req.method === 'POST') {
-      const { name, description } = jsonBody();
+      const { name, description, settings } = jsonBody();
       if (!NAME_RE.test(name || '')) throw new ApiErr(400, 'invalid_name', 'Collection names use 1-64 characters from a-z, 0-9, "_" and "-".');
       if (state.collections.has(name)) throw new ApiErr(409, 'collection_exists', `A collection named "${name}" already exists.`);
-      const c = { name, description: description || '', created_at: new Date().toISOString() };
+      const c = { name, description: description || '', created_at: new Date().toISOString(), settings: mergeSettings({}, settings) };
       state.collections.set(name, c);
       return json(res, 201, collJson(c));
+    }
+    if ((mm = m(/^\/v1\/collections\/([^/]+)$/)) && req.method === 'GET') {
+      return json(res, 200, collJson(needCollection(decodeURIComponent(mm[1]))));
+    }
+    if ((mm = m(/^\/v1\/collections\/([^/]+)$/)) && req.method === 'PATCH') {
+      const c = needCollection(decodeURIComponent(mm[1]));
+      const patch = jsonBody();
+      if (patch.description !== undefined && typeof patch.description !== 'string') throw new ApiErr(400, 'invalid_request', 'description must be a string.');
+      const settings = mergeSettings(c.settings || {}, patch.settings);
+      if (patch.description !== undefined) c.description = patch.description;
+      c.settings = settings;
+      state.patches = (state.patches || []).concat([patch]);
+      return json(res, 200, collJson(c));
     }
     if ((mm = m(/^\/v1\/collections\/([^/]+)$/)) && req.method === 'DELETE') {
       const name = decodeURIComponent(mm[1]);
