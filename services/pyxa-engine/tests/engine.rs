@@ -396,6 +396,12 @@ async fn questions_about_the_notes_are_answered_from_them_in_both_languages() {
     let r = answers.ask(ask("借书可以借多久？", None), None).await.unwrap();
     assert_eq!(r.answer_source, AnswerSource::Passage, "{}", r.answer);
     assert!(r.answer.starts_with("知识库中写道[") && r.answer.ends_with("借书期限三周"), "{}", r.answer);
+    // Citation marks alone, or a lead-in and marks, are no answer either.
+    for marks_only in ["[1]", "根据上下文，[1]。"] {
+        let answers = service(&kb, Some(ScriptedGenerator::replying(marks_only)));
+        let r = answers.ask(ask("借书可以借多久？", None), None).await.unwrap();
+        assert_eq!(r.answer_source, AnswerSource::Passage, "{marks_only} -> {}", r.answer);
+    }
     // Without an LLM too.
     let r = service(&kb, None).ask(ask("When does the library close?", None), None).await.unwrap();
     assert!(r.answer.contains("closes at 6 pm"), "{}", r.answer);

@@ -379,6 +379,11 @@ impl AskService {
         // [n] marks are often off by one); an answer in the other language than its passage
         // shares no words with it, and then the model's marks are all there is.
         let body = verify::without_marks(&text);
+        // Nothing but citation marks ("[1]") is no answer.
+        if !body.chars().any(char::is_alphanumeric) {
+            tracing::debug!(%text, "the model's answer is only citation marks: quoting instead");
+            return Ok(fallback);
+        }
         let support: Vec<(usize, usize)> = e.passages.iter().map(|p| (p.n, verify::support(&body, p.text))).collect();
         let best = support.iter().map(|(_, s)| *s).max().unwrap_or(0);
         let drawn: Vec<usize> = support.iter().filter(|(_, s)| *s > 0 && *s == best).map(|(n, _)| *n).collect();
