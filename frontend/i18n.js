@@ -10,7 +10,7 @@ const STORAGE_KEY = 'pyxa.lang';
 export const STRINGS = {
   en: {
     'app.title': 'pyxa — ask about your photos',
-    'app.tagline': 'Photo answers grounded in your own labelled pictures',
+    'app.tagline': 'Answers grounded in your own photos and documents',
     'skip': 'Skip to content',
     'nav.main': 'Main',
     'nav.ask': 'Ask',
@@ -307,7 +307,7 @@ export const STRINGS = {
 
   zh: {
     'app.title': 'pyxa — 问问你的照片',
-    'app.tagline': '以你自己标注的照片为依据来回答',
+    'app.tagline': '以你自己的照片和文档为依据来回答',
     'skip': '跳到主要内容',
     'nav.main': '主导航',
     'nav.ask': '提问',

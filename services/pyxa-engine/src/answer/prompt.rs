@@ -79,13 +79,22 @@ pub fn build_messages(
         }
     }
     let mut messages = vec![ChatMessage::system(system_prompt(mode, language))];
-    let skip = history.len().saturating_sub(HISTORY_TURNS);
-    for turn in &history[skip..] {
-        messages.push(ChatMessage::user(turn.prompt.clone()));
-        messages.push(ChatMessage::assistant(turn.answer.clone()));
-    }
+    push_history(&mut messages, history);
     messages.push(ChatMessage::user(format!("Context: {}\n\nQuestion: {prompt}", context.trim())));
     messages
+}
+
+/// Characters of an earlier question or answer kept in the prompt: the conversation's gist
+/// within a budget (a long earlier answer would crowd out the evidence of this one).
+const HISTORY_CHARS: usize = 400;
+
+/// The last [`HISTORY_TURNS`] turns, each side clipped to [`HISTORY_CHARS`].
+fn push_history(messages: &mut Vec<ChatMessage>, history: &[AnswerRecord]) {
+    let skip = history.len().saturating_sub(HISTORY_TURNS);
+    for turn in &history[skip..] {
+        messages.push(ChatMessage::user(clip_to(&turn.prompt, HISTORY_CHARS)));
+        messages.push(ChatMessage::assistant(clip_to(&turn.answer, HISTORY_CHARS)));
+    }
 }
 
 /// A passage of evidence: its citation number and its text.
@@ -130,11 +139,7 @@ pub fn build_question_messages(
         context.push(format!("[{}] {}", p.n, clip_passage(p.text)));
     }
     let mut messages = vec![ChatMessage::system(question_system_prompt(mode, language))];
-    let skip = history.len().saturating_sub(HISTORY_TURNS);
-    for turn in &history[skip..] {
-        messages.push(ChatMessage::user(turn.prompt.clone()));
-        messages.push(ChatMessage::assistant(turn.answer.clone()));
-    }
+    push_history(&mut messages, history);
     let question =
         if context.is_empty() { prompt.to_string() } else { format!("Context:\n{}\n\nQuestion: {prompt}", context.join("\n")) };
     messages.push(ChatMessage::user(question));
