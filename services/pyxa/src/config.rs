@@ -324,6 +324,9 @@ pub struct QaArgs {
     /// Only the first N questions (a quick look).
     #[arg(long)]
     pub limit: Option<usize>,
+    /// Only these questions (comma-separated ids; the questions they follow up are asked too).
+    #[arg(long, value_delimiter = ',')]
+    pub ids: Vec<String>,
     /// Print every question with its answer.
     #[arg(long)]
     pub verbose: bool,

@@ -144,7 +144,17 @@ async fn run(app: &App, set: &QaSet, base: &Path, args: &QaArgs) -> Result<()> {
 
     let mut conversations: HashMap<&str, String> = HashMap::new();
     let mut outcomes = Vec::new();
-    let questions = &set.questions[..args.limit.unwrap_or(set.questions.len()).min(set.questions.len())];
+    let mut wanted: std::collections::HashSet<&str> = args.ids.iter().map(String::as_str).collect();
+    // A follow-up needs the question it follows.
+    for q in set.questions.iter().rev() {
+        if wanted.contains(q.id.as_str()) {
+            if let Some(parent) = &q.follow_up_of {
+                wanted.insert(parent);
+            }
+        }
+    }
+    let selected: Vec<&QaQuestion> = set.questions.iter().filter(|q| wanted.is_empty() || wanted.contains(q.id.as_str())).collect();
+    let questions = &selected[..args.limit.unwrap_or(selected.len()).min(selected.len())];
     for (i, q) in questions.iter().enumerate() {
         let mut req = AskRequest::new(q.collection.clone(), Some(q.question.clone()), None);
         req.mode = match q.mode.as_str() {
