@@ -153,7 +153,8 @@ async fn run(app: &App, set: &QaSet, base: &Path, args: &QaArgs) -> Result<()> {
             }
         }
     }
-    let selected: Vec<&QaQuestion> = set.questions.iter().filter(|q| wanted.is_empty() || wanted.contains(q.id.as_str())).collect();
+    let selected: Vec<&QaQuestion> =
+        set.questions.iter().filter(|q| wanted.is_empty() || wanted.contains(q.id.as_str())).collect();
     let questions = &selected[..args.limit.unwrap_or(selected.len()).min(selected.len())];
     for (i, q) in questions.iter().enumerate() {
         let mut req = AskRequest::new(q.collection.clone(), Some(q.question.clone()), None);
