@@ -281,8 +281,10 @@ impl ImageWorker {
         }
     }
 
-    /// Runs every view of every photo in one batch, then averages each photo's views: class
-    /// probabilities by their mean, embeddings by the normalised mean of the normalised rows.
+    /// Runs every view of every photo in one batch. A photo's embedding is the normalised mean
+    /// of its views' (the whole photo and its centre both count for similarity); its class
+    /// probabilities are the first view's (the centre crop the classifier was trained on: the
+    /// letterbox of a tall rocket photo reads as a "drilling platform").
     fn infer_views(&mut self, photos: &[Vec<Vec<f32>>]) -> Result<Vec<(Embedding, Option<Vec<f32>>)>> {
         let flat: Vec<Vec<f32>> = photos.iter().flatten().cloned().collect();
         let mut rows = self.infer(&flat)?.into_iter();
@@ -292,18 +294,16 @@ impl ImageWorker {
             if views.len() != photo.len() || views.is_empty() {
                 return Err(inference_error("a photo without views"));
             }
-            let count = views.len() as f32;
             let mut embedding = vec![0f32; self.dim];
-            let mut probs: Option<Vec<f32>> = None;
+            let mut probs = None;
             for (emb, p) in views {
                 embedding.iter_mut().zip(&emb).for_each(|(a, b)| *a += b);
-                if let Some(p) = p {
-                    let sum = probs.get_or_insert_with(|| vec![0f32; p.len()]);
-                    sum.iter_mut().zip(&p).for_each(|(a, b)| *a += b / count);
+                if probs.is_none() {
+                    probs = Some(p);
                 }
             }
             l2_normalize(&mut embedding);
-            out.push((embedding, probs));
+            out.push((embedding, probs.flatten()));
         }
         Ok(out)
     }

@@ -76,8 +76,9 @@ pub struct Preprocess {
     pub std: [f32; 3],
     #[serde(default)]
     pub interpolation: Interpolation,
-    /// The views of a photo the image tower sees; their class probabilities and embeddings are
-    /// averaged. Empty means one centre crop (and keeps older manifests' embedding space).
+    /// The views of a photo the image tower sees: their embeddings are averaged, the class
+    /// probabilities are the first view's. Empty means one centre crop (and keeps older
+    /// manifests' embedding space).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub views: Vec<View>,
 }
