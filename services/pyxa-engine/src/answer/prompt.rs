@@ -17,8 +17,8 @@ fn system_prompt(mode: Mode, language: Language) -> &'static str {
     match (mode, language) {
         (Mode::Query, Language::En) => "You are a helpful assistant. Answer the question using only the context. Be brief: one sentence that says what the photo most likely shows.",
         (Mode::Chat, Language::En) => "You are a helpful assistant. Answer the question using the context and what you know. Be brief: one sentence that says what the photo most likely shows.",
-        (Mode::Query, Language::Zh) => "你是一个有帮助的助手。只根据上下文回答问题。请用中文简短回答。",
-        (Mode::Chat, Language::Zh) => "你是一个有帮助的助手。根据上下文和你的知识回答问题。请用中文简短回答。",
+        (Mode::Query, Language::Zh) => "你是一个有帮助的助手。只根据上下文回答问题。请用中文一句完整的话简短回答，说出照片上最可能是什么，例如：这是一只猫。",
+        (Mode::Chat, Language::Zh) => "你是一个有帮助的助手。根据上下文和你的知识回答问题。请用中文一句完整的话简短回答，说出照片上最可能是什么，例如：这是一只猫。",
     }
 }
 
