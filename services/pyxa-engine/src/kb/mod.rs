@@ -37,6 +37,8 @@ pub struct KnowledgeBase {
     pub reader: Option<Arc<dyn TextReader>>,
     /// Reads uploaded documents; none: documents are refused.
     pub documents: Option<Arc<dyn DocumentParser>>,
+    /// The encoder's embedding space, read once: every search filters on it.
+    space: Arc<str>,
 }
 
 /// What an item is found by in keyword search: its label, its text, the text read from its
@@ -126,7 +128,8 @@ impl KnowledgeBase {
         meta: Arc<dyn MetadataStore>,
         images: Arc<dyn ImageStore>,
     ) -> Self {
-        Self { encoder, vectors, meta, images, reader: None, documents: None }
+        let space = Arc::from(encoder.info().space);
+        Self { encoder, vectors, meta, images, reader: None, documents: None, space }
     }
 
     /// The same knowledge base reading uploaded documents with `parser`.
@@ -147,7 +150,7 @@ impl KnowledgeBase {
 
     /// The embedding space of the encoder: only vectors of this space are searched.
     pub fn space(&self) -> String {
-        self.encoder.info().space
+        self.space.to_string()
     }
 
     /// Makes sure the default collection exists and settles what a crash left: what every
