@@ -156,6 +156,16 @@ pub struct GeneratorArgs {
     /// Threads for the local generator (1 is fastest on a small shared machine).
     #[arg(long, env = "PYXA_LLM_THREADS", default_value_t = 1)]
     pub llm_threads: usize,
+    /// Questions the local generator answers at once (continuous batching); each holds a slot of
+    /// `--llm-context` tokens in the KV cache.
+    #[arg(long, env = "PYXA_LLM_PARALLEL", default_value_t = 8)]
+    pub llm_parallel: usize,
+    /// Tokens (prompt + answer) one question may use in the local generator.
+    #[arg(long, env = "PYXA_LLM_CONTEXT", default_value_t = 2048)]
+    pub llm_context: u32,
+    /// Questions that may wait for a free slot; beyond that the answer is 429 with Retry-After.
+    #[arg(long, env = "PYXA_LLM_QUEUE", default_value_t = 16)]
+    pub llm_queue: usize,
     /// Base URL of the OpenAI-compatible server, e.g. http://localhost:11434/v1.
     #[arg(long, env = "PYXA_OPENAI_BASE_URL")]
     pub openai_base_url: Option<String>,

@@ -2,11 +2,13 @@
 //!
 //! Design: one `LlamaBackend` per process (a process-wide once-cell: llama.cpp must not be
 //! initialised twice, and `cargo test` runs every test in one process). Each [`LocalGenerator`]
-//! owns ONE dedicated OS thread that loads the model, owns the llama context and runs every
-//! request in turn; requests reach it through a bounded tokio channel (full -> `overloaded`), so
-//! the async runtime never blocks on inference. The thread keeps the KV cache of the last
-//! prompt: a request that shares a prefix with it (same system prompt, or `score` right after
-//! `generate` on the same messages) only evaluates the new tokens.
+//! owns ONE dedicated OS thread that loads the model and owns the llama context; requests reach
+//! it through a bounded tokio channel (full -> `overloaded`), so the async runtime never blocks
+//! on inference. Up to `parallel` requests are decoded together (continuous batching: one
+//! `llama_decode` per step carries the next token of each, and a new request joins at the next
+//! step). Each slot keeps its KV cache after its request: a request that shares a prefix with
+//! any slot's cache (same system prompt, same evidence, `score` right after `generate` on the
+//! same messages) only evaluates the new tokens.
 
 mod engine;
 mod generate;
@@ -16,7 +18,8 @@ mod worker;
 
 use pyxa_core::ErrorCode;
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use llama_cpp_2::llama_backend::LlamaBackend;
@@ -35,7 +38,10 @@ pub struct LocalConfig {
     pub context_size: u32,
     /// Tokens evaluated per `llama_decode` call for prompts.
     pub batch_size: u32,
-    /// Requests that may wait for the model; beyond that `generate`/`score` fail with
+    /// Requests decoded together (continuous batching): each holds a slot, i.e. a sequence
+    /// of its own in the KV cache, which is `parallel` x `context_size` cells.
+    pub parallel: usize,
+    /// Requests that may wait for a free slot; beyond that `generate`/`score` fail with
     /// `ErrorKind::Overloaded`.
     pub queue_capacity: usize,
     /// Sampling seed when temperature > 0; `None` draws a fresh random seed per request.
@@ -47,7 +53,15 @@ pub struct LocalConfig {
 
 impl Default for LocalConfig {
     fn default() -> Self {
-        Self { threads: 1, context_size: 2048, batch_size: 512, queue_capacity: 16, seed: None, log_to_tracing: true }
+        Self {
+            threads: 1,
+            context_size: 2048,
+            batch_size: 512,
+            parallel: 8,
+            queue_capacity: 16,
+            seed: None,
+            log_to_tracing: true,
+        }
     }
 }
 
@@ -67,6 +81,41 @@ pub struct LocalGenerator {
     queue: mpsc::Sender<Job>,
     info: GeneratorInfo,
     context_size: usize,
+    stats: Arc<LocalStats>,
+}
+
+/// What the model thread has done so far: how well requests were batched.
+#[derive(Debug, Default)]
+pub struct LocalStats {
+    steps: AtomicU64,
+    sequences: AtomicU64,
+    widest: AtomicUsize,
+}
+
+impl LocalStats {
+    pub(crate) fn record_step(&self, sequences: usize) {
+        if sequences == 0 {
+            return;
+        }
+        self.steps.fetch_add(1, Ordering::Relaxed);
+        self.sequences.fetch_add(sequences as u64, Ordering::Relaxed);
+        self.widest.fetch_max(sequences, Ordering::Relaxed);
+    }
+
+    /// `llama_decode` calls made for generation.
+    pub fn steps(&self) -> u64 {
+        self.steps.load(Ordering::Relaxed)
+    }
+
+    /// Sequences decoded, summed over the steps (sequences / steps = the mean batch width).
+    pub fn sequences(&self) -> u64 {
+        self.sequences.load(Ordering::Relaxed)
+    }
+
+    /// The most sequences one step decoded together.
+    pub fn widest_step(&self) -> usize {
+        self.widest.load(Ordering::Relaxed)
+    }
 }
 
 impl std::fmt::Debug for LocalGenerator {
@@ -110,18 +159,25 @@ impl LocalGenerator {
         let backend = backend(config.log_to_tracing)?;
         let (queue, rx) = mpsc::channel(config.queue_capacity.max(1));
         let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel(1);
+        let stats = Arc::new(LocalStats::default());
+        let worker_stats = stats.clone();
         std::thread::Builder::new()
             .name("pyxa-llm".into())
-            .spawn(move || worker::worker(backend, path, config, ready_tx, rx))
+            .spawn(move || worker::worker(backend, path, config, ready_tx, rx, worker_stats))
             .map_err(|e| Error::new(ErrorCode::LlmLoadFailed, format!("cannot start the model thread: {e}")))?;
         let (info, context_size) =
             ready_rx.recv().map_err(|_| Error::new(ErrorCode::LlmLoadFailed, "the model thread died while loading"))??;
-        Ok(Self { queue, info, context_size })
+        Ok(Self { queue, info, context_size, stats })
     }
 
-    /// The context window actually allocated (prompt + answer tokens).
+    /// The context window one request may use (prompt + answer tokens).
     pub fn context_size(&self) -> usize {
         self.context_size
+    }
+
+    /// How the model thread has batched requests so far.
+    pub fn stats(&self) -> &LocalStats {
+        &self.stats
     }
 
     fn submit(&self, job: Job) -> Result<()> {

@@ -7,7 +7,7 @@ use llama_cpp_2::token::LlamaToken;
 use pyxa_core::{ChatMessage, Result};
 use tokio::sync::oneshot;
 
-use super::engine::{cancelled, Engine};
+use super::engine::{cancelled, Engine, Feed, Logits};
 
 /// ln softmax(logits)[token], computed in f64.
 fn log_prob(logits: &[f32], token: LlamaToken) -> f64 {
@@ -18,8 +18,10 @@ fn log_prob(logits: &[f32], token: LlamaToken) -> f64 {
 }
 
 impl<'m> Engine<'m> {
+    /// Score on sequence `seq` (a slot nobody else is using while this runs).
     pub(super) fn score(
         &mut self,
+        seq: usize,
         messages: &[ChatMessage],
         candidates: &[String],
         reply: &oneshot::Sender<Result<Vec<f64>>>,
@@ -34,7 +36,7 @@ impl<'m> Engine<'m> {
             return Err(self.too_long(prompt.len() + longest));
         }
 
-        let idx = self.eval_prompt(&prompt)?;
+        let idx = self.eval_prompt(seq, &prompt)?;
         let first_logits = self.ctx.get_logits_ith(idx).to_vec();
         let base = prompt.len();
         let mut scores = Vec::with_capacity(replies.len());
@@ -43,11 +45,11 @@ impl<'m> Engine<'m> {
                 return Err(cancelled());
             }
             // Back to the prompt: its KV entries are reused for every candidate.
-            self.truncate(base);
-            if self.cached.len() < base {
+            self.truncate(seq, base);
+            if self.cached[seq].len() < base {
                 // llama.cpp could not cut the cache (not for transformer models): redo it.
-                let missing = prompt[self.cached.len()..].to_vec();
-                self.decode_tail(&missing)?;
+                let missing = prompt[self.cached[seq].len()..].to_vec();
+                self.decode_seq(seq, &missing)?;
             }
             let Some(&first) = tokens.first() else {
                 scores.push(0.0);
@@ -58,16 +60,16 @@ impl<'m> Engine<'m> {
             let feed = &tokens[..tokens.len() - 1];
             let mut offset = 0;
             for chunk in feed.chunks(self.n_batch) {
-                self.decode_chunk(chunk, |_| true)?;
+                let first = self.decode(&[Feed { seq, tokens: chunk, logits: Logits::All }])?[0];
                 for i in 0..chunk.len() {
-                    lp += log_prob(self.ctx.get_logits_ith(i as i32), tokens[offset + i + 1]);
+                    lp += log_prob(self.ctx.get_logits_ith(first + i as i32), tokens[offset + i + 1]);
                 }
                 offset += chunk.len();
             }
             scores.push(lp);
         }
         // Leave the cache holding the prompt: a following request on it starts warm.
-        self.truncate(base);
+        self.truncate(seq, base);
         tracing::debug!(
             prompt_tokens = base,
             candidates = candidates.len(),

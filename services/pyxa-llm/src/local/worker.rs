@@ -4,6 +4,7 @@ use pyxa_core::ErrorCode;
 use std::num::NonZeroU32;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_backend::LlamaBackend;
@@ -14,7 +15,8 @@ use pyxa_core::{Error, ErrorKind, GeneratorInfo, Result};
 use tokio::sync::mpsc;
 
 use super::engine::Engine;
-use super::{Job, LocalConfig};
+use super::generate::Running;
+use super::{Job, LocalConfig, LocalStats};
 
 type Ready = std::sync::mpsc::SyncSender<Result<(GeneratorInfo, usize)>>;
 
@@ -24,6 +26,7 @@ pub(super) fn worker(
     config: LocalConfig,
     ready: Ready,
     mut rx: mpsc::Receiver<Job>,
+    stats: Arc<LocalStats>,
 ) {
     let load_failed = |msg: String| Error::new(ErrorCode::LlmLoadFailed, msg);
     let model = match LlamaModel::load_from_file(backend, &path, &LlamaModelParams::default()) {
@@ -48,10 +51,15 @@ pub(super) fn worker(
     };
     let train_ctx = model.n_ctx_train().max(1);
     let n_ctx = config.context_size.max(16).min(train_ctx);
+    let slots = config.parallel.clamp(1, 64);
     let n_batch = config.batch_size.clamp(1, n_ctx);
     let threads = i32::try_from(config.threads.max(1)).unwrap_or(1);
+    // One unified cache for all slots: a prefix several requests share (the system prompt, the
+    // same photo's evidence) then sits in the cache once.
     let params = LlamaContextParams::default()
-        .with_n_ctx(NonZeroU32::new(n_ctx))
+        .with_n_ctx(NonZeroU32::new(n_ctx * slots as u32))
+        .with_n_seq_max(slots as u32)
+        .with_kv_unified(true)
         .with_n_batch(n_batch)
         .with_n_ubatch(n_batch)
         .with_n_threads(threads)
@@ -59,14 +67,15 @@ pub(super) fn worker(
     let ctx = match model.new_context(backend, params) {
         Ok(c) => c,
         Err(e) => {
-            let _ = ready.send(Err(load_failed(format!("cannot create a {n_ctx}-token context: {e}"))));
+            let _ = ready.send(Err(load_failed(format!("cannot create a {n_ctx}-token context for {slots} slot(s): {e}"))));
             return;
         }
     };
     let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string());
     let info = GeneratorInfo { backend: "llama.cpp".into(), model: name };
-    let n_ctx = ctx.n_ctx() as usize;
-    tracing::info!(model = %info.model, n_ctx, threads, "local language model loaded");
+    let capacity = ctx.n_ctx() as usize;
+    let n_ctx = n_ctx as usize;
+    tracing::info!(model = %info.model, n_ctx, slots, threads, "local language model loaded");
     if ready.send(Ok((info, n_ctx))).is_err() {
         return;
     }
@@ -78,34 +87,86 @@ pub(super) fn worker(
         batch: LlamaBatch::new(n_batch as usize, 1),
         n_batch: n_batch as usize,
         n_ctx,
+        capacity,
         seed: config.seed,
-        cached: Vec::new(),
+        cached: vec![Vec::new(); slots],
+        last_used: vec![0; slots],
+        clock: 0,
     };
-    while let Some(job) = rx.blocking_recv() {
-        match job {
-            Job::Generate { request, sink, reply } => {
-                if reply.is_closed() {
-                    continue;
+    let mut running: Vec<Running> = Vec::new();
+    let mut open = true;
+    loop {
+        // Take new requests while a slot is free: waiting for one when idle, else only those
+        // already queued (the rest stay in the bounded queue, which refuses when full).
+        while open && running.len() < slots {
+            let job = if running.is_empty() {
+                match rx.blocking_recv() {
+                    Some(job) => job,
+                    None => {
+                        open = false;
+                        break;
+                    }
                 }
-                let result = catch_unwind(AssertUnwindSafe(|| engine.generate(request, sink, &reply)))
-                    .unwrap_or_else(|_| Err(Error::internal("the local language model panicked")));
-                if matches!(&result, Err(e) if e.kind == ErrorKind::Internal) {
-                    engine.reset();
+            } else {
+                match rx.try_recv() {
+                    Ok(job) => job,
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => {
+                        open = false;
+                        break;
+                    }
                 }
-                let _ = reply.send(result);
-            }
-            Job::Score { messages, candidates, reply } => {
-                if reply.is_closed() {
-                    continue;
-                }
-                let result = catch_unwind(AssertUnwindSafe(|| engine.score(&messages, &candidates, &reply)))
-                    .unwrap_or_else(|_| Err(Error::internal("the local language model panicked")));
-                if matches!(&result, Err(e) if e.kind == ErrorKind::Internal) {
-                    engine.reset();
-                }
-                let _ = reply.send(result);
-            }
+            };
+            accept(&mut engine, &mut running, job);
         }
+        if running.is_empty() {
+            if !open {
+                break;
+            }
+            continue;
+        }
+        let decoded = catch_unwind(AssertUnwindSafe(|| engine.step(&mut running))).unwrap_or_else(|_| {
+            for r in running.drain(..) {
+                r.fail(Error::internal("the local language model panicked"));
+            }
+            engine.reset();
+            0
+        });
+        stats.record_step(decoded);
     }
     tracing::debug!("local language model thread stopped");
+}
+
+/// Start a generation on a free slot, or run a scoring job there to completion (scoring is
+/// rare: tests and tools, not the answer path).
+fn accept(engine: &mut Engine<'_>, running: &mut Vec<Running>, job: Job) {
+    match job {
+        Job::Generate { request, sink, reply } => {
+            if reply.is_closed() {
+                return;
+            }
+            match engine.start(request, sink, reply, engine.busy_slots(running)) {
+                Ok(r) => running.push(r),
+                Err((e, reply)) => {
+                    let _ = reply.send(Err(e));
+                }
+            }
+        }
+        Job::Score { messages, candidates, reply } => {
+            if reply.is_closed() {
+                return;
+            }
+            let busy = engine.busy_slots(running);
+            let Some(seq) = busy.iter().position(|b| !b) else {
+                let _ = reply.send(Err(Error::overloaded("every slot of the local language model is busy")));
+                return;
+            };
+            let result = catch_unwind(AssertUnwindSafe(|| engine.score(seq, &messages, &candidates, &reply)))
+                .unwrap_or_else(|_| Err(Error::internal("the local language model panicked")));
+            if matches!(&result, Err(e) if e.kind == ErrorKind::Internal) {
+                engine.forget(seq);
+            }
+            let _ = reply.send(result);
+        }
+    }
 }

@@ -109,6 +109,17 @@ pub async fn open_knowledge_base(
     Ok(kb)
 }
 
+/// The GGUF the local generator loads with these arguments (`None` for other generators).
+pub fn local_gguf(common: &CommonArgs, args: &GeneratorArgs) -> Result<Option<std::path::PathBuf>> {
+    if args.generator != "local" {
+        return Ok(None);
+    }
+    match &args.gguf {
+        Some(path) => Ok(Some(path.clone())),
+        None => local_model(common, &args.llm).map(Some),
+    }
+}
+
 /// The GGUF `--llm` names.
 fn local_model(common: &CommonArgs, llm: &str) -> Result<std::path::PathBuf> {
     let home = common.home();
@@ -134,12 +145,15 @@ pub async fn open_generator(common: &CommonArgs, args: &GeneratorArgs) -> Result
     match args.generator.as_str() {
         "none" => Ok(None),
         "local" => {
-            let path = match &args.gguf {
-                Some(path) => path.clone(),
-                None => local_model(common, &args.llm)?,
-            };
+            let path = local_gguf(common, args)?.context("a local generator has a GGUF")?;
             tracing::info!(model = %path.display(), "local generator");
-            let config = pyxa_llm::LocalConfig { threads: args.llm_threads, ..Default::default() };
+            let config = pyxa_llm::LocalConfig {
+                threads: args.llm_threads,
+                parallel: args.llm_parallel,
+                context_size: args.llm_context,
+                queue_capacity: args.llm_queue,
+                ..Default::default()
+            };
             let generator = tokio::task::spawn_blocking(move || pyxa_llm::LocalGenerator::load(&path, config)).await??;
             Ok(Some(Arc::new(generator)))
         }

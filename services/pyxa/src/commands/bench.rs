@@ -312,8 +312,12 @@ async fn ask(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
             let rate = measure(args.seconds, callers, 1, move |i| {
                 let (client, bytes, url) = (client.clone(), bytes.clone(), url.clone());
                 async move {
+                    // Each photo with each phrasing in turn: no ask repeats the one before it on
+                    // the same photo, so the local LLM's cache holds the photo's evidence (as for
+                    // a user asking more about a photo) but never the whole prompt.
+                    let question = QUESTIONS[(i / bytes.len()) % QUESTIONS.len()];
                     let form = reqwest::multipart::Form::new()
-                        .text("prompt", "This is an animal, what is it?")
+                        .text("prompt", question)
                         .part("image", reqwest::multipart::Part::bytes(bytes[i % bytes.len()].clone()).file_name("p.png"));
                     let res = client.post(&url).multipart(form).send().await?;
                     if !res.status().is_success() {
@@ -333,6 +337,9 @@ async fn ask(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
         }
         handle.stop(true).await;
     }
+    if let (Some(generator), Some(gguf)) = (&generator, crate::bootstrap::local_gguf(common, &args.generator)?) {
+        decode_speed(generator.as_ref(), &gguf, args.generator.llm_threads, &common.home().root).await?;
+    }
     println!("peak RSS: {:.0} MiB", peak_rss_mib());
     // Close the stores (Qdrant Edge flushes on drop) before removing their files.
     drop(generator);
@@ -340,6 +347,88 @@ async fn ask(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let _ = std::fs::remove_dir_all(&data);
     Ok(())
+}
+
+/// The questions `bench ask` cycles through, English and Chinese.
+const QUESTIONS: [&str; 8] = [
+    "This is an animal, what is it?",
+    "What is in this photo?",
+    "这是什么？",
+    "What animal is this?",
+    "Can you tell me what this is?",
+    "照片里是什么动物？",
+    "What am I looking at?",
+    "Which animal is in the picture?",
+];
+
+/// Tokens each decode measurement generates (llama-bench's `-n`).
+const DECODE_TOKENS: usize = 64;
+
+/// The local generator's decode speed (tokens/s from its first streamed token to its last, one
+/// request alone) next to llama.cpp's own `llama-bench` on the same GGUF and threads, run right
+/// after it.
+async fn decode_speed(generator: &dyn pyxa_core::Generator, gguf: &Path, threads: usize, home: &Path) -> Result<()> {
+    use pyxa_core::{ChatMessage, GenerationRequest};
+    use std::sync::Mutex;
+    let mut rates = Vec::new();
+    for run in 0..3 {
+        let times: Arc<Mutex<Vec<Instant>>> = Arc::default();
+        let sink_times = times.clone();
+        let request = GenerationRequest {
+            messages: vec![ChatMessage::user(format!(
+                "Run {run}. Count from one to two hundred in English words, separated by commas, and nothing else."
+            ))],
+            max_tokens: DECODE_TOKENS,
+            temperature: 0.0,
+        };
+        let out = generator
+            .generate(request, Some(Box::new(move |_| sink_times.lock().map(|mut t| t.push(Instant::now())).is_ok())))
+            .await?;
+        let times = times.lock().map(|t| t.clone()).unwrap_or_default();
+        if let (Some(first), Some(last)) = (times.first(), times.last()) {
+            // Pieces are whole characters, so count tokens, not pieces: the first token's time
+            // includes the prompt, the rest is decoding.
+            let secs = (*last - *first).as_secs_f64();
+            if out.completion_tokens > 8 && secs > 0.0 {
+                rates.push((out.completion_tokens - 1) as f64 / secs);
+            }
+        }
+    }
+    let pyxa = rates.iter().sum::<f64>() / rates.len().max(1) as f64;
+    println!(
+        "local LLM decode, 1 request, {threads} thread(s): pyxa {pyxa:.1} tokens/s ({} runs of {DECODE_TOKENS} tokens)",
+        rates.len()
+    );
+    match llama_bench(gguf, threads, home)? {
+        Some(reference) => println!(
+            "  llama.cpp llama-bench tg{DECODE_TOKENS}, same GGUF and threads: {reference:.1} tokens/s -> pyxa at {:.0}%",
+            100.0 * pyxa / reference
+        ),
+        None => println!(
+            "  llama.cpp's llama-bench was not found: build it with scripts/llama-bench.sh (or set PYXA_LLAMA_BENCH) to compare"
+        ),
+    }
+    Ok(())
+}
+
+/// `llama-bench -p 0 -n 64` on `gguf`: llama.cpp's own decode tokens/s (None without the binary).
+fn llama_bench(gguf: &Path, threads: usize, home: &Path) -> Result<Option<f64>> {
+    let binary =
+        std::env::var_os("PYXA_LLAMA_BENCH").map(PathBuf::from).unwrap_or_else(|| home.join("tools").join("llama-bench"));
+    if !binary.is_file() {
+        return Ok(None);
+    }
+    let out = Command::new(&binary)
+        .arg("-m")
+        .arg(gguf)
+        .args(["-t", &threads.to_string(), "-p", "0", "-n", &DECODE_TOKENS.to_string(), "-r", "3", "-o", "json"])
+        .output()
+        .with_context(|| format!("running {}", binary.display()))?;
+    if !out.status.success() {
+        bail!("{} failed: {}", binary.display(), String::from_utf8_lossy(&out.stderr));
+    }
+    let runs: Value = serde_json::from_slice(&out.stdout).context("llama-bench's JSON")?;
+    Ok(runs.as_array().and_then(|r| r.first()).and_then(|r| r["avg_ts"].as_f64()))
 }
 
 fn tempdir(prefix: &str) -> Result<PathBuf> {
