@@ -36,8 +36,33 @@ function networkError(err) {
   return new ApiError(0, 'network', t('error.network'));
 }
 
-async function request(method, path, { json, form, signal } = {}) {
-  const init = { method, headers: { Accept: 'application/json' }, signal };
+// The API key, when the server needs one (401): asked for once, kept in this browser.
+const KEY_STORAGE = 'pyxa.apiKey';
+
+function apiKey() {
+  try { return localStorage.getItem(KEY_STORAGE) || ''; } catch { return ''; }
+}
+
+/** Headers that carry the API key, when one is set. */
+export function authHeaders(headers = {}) {
+  const key = apiKey();
+  return key ? { ...headers, Authorization: `Bearer ${key}` } : headers;
+}
+
+/** Ask the user for a key after a 401; true when one was given (then the request is retried). */
+function askForKey(code) {
+  const message = code === 'invalid_api_key' ? t('auth.invalid') : t('auth.needed');
+  const key = (window.prompt(message) || '').trim();
+  try {
+    if (key) localStorage.setItem(KEY_STORAGE, key);
+    else localStorage.removeItem(KEY_STORAGE);
+  } catch { /* private mode: the key lasts this request only */ }
+  return Boolean(key);
+}
+
+async function request(method, path, { json, form, signal } = {}, retried = false) {
+  const sentKey = apiKey();
+  const init = { method, headers: authHeaders({ Accept: 'application/json' }), signal };
   if (json !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(json);
@@ -52,6 +77,12 @@ async function request(method, path, { json, form, signal } = {}) {
   }
   if (res.status === 204) return null;
   const text = await res.text();
+  if (res.status === 401 && !retried) {
+    const error = errorFromBody(res.status, res.statusText, text);
+    // Requests sent together all fail at once: only the first asks, the others retry with its key.
+    if (apiKey() !== sentKey || askForKey(error.code)) return request(method, path, { json, form, signal }, true);
+    throw error;
+  }
   if (!res.ok) throw errorFromBody(res.status, res.statusText, text);
   if (!text) return null;
   try { return JSON.parse(text); } catch { return text; }
@@ -120,6 +151,7 @@ export function uploadDocument(collection, file, { onProgress, onSent, signal } 
     const fail = (err) => { if (!settled) { settled = true; reject(err); } };
     xhr.open('POST', `/v1/collections/${enc(collection)}/documents`);
     xhr.setRequestHeader('Accept', 'application/json');
+    if (apiKey()) xhr.setRequestHeader('Authorization', `Bearer ${apiKey()}`);
     xhr.upload.addEventListener('progress', (e) => {
       if (onProgress) onProgress(e.loaded, e.lengthComputable && e.total ? e.total : file.size);
     });
@@ -206,7 +238,7 @@ export async function askStream(fields, { onEvidence, onToken, onDone, signal } 
   form.set('stream', 'true');
   let res;
   try {
-    res = await fetch('/v1/ask', { method: 'POST', body: form, headers: { Accept: 'text/event-stream' }, signal });
+    res = await fetch('/v1/ask', { method: 'POST', body: form, headers: authHeaders({ Accept: 'text/event-stream' }), signal });
   } catch (err) {
     throw networkError(err);
   }

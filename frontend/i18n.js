@@ -241,6 +241,8 @@ export const STRINGS = {
     'confirm.cancel': 'Cancel',
 
     'error.network': 'Cannot reach the pyxa server. Check that it is running and try again.',
+    'auth.needed': 'This pyxa server needs an API key. Paste your key (pyxa_…):',
+    'auth.invalid': 'That API key is not valid (unknown or revoked). Paste another key:',
     'error.http': 'The server answered {status}.',
     'error.streamEnded': 'The answer stream ended unexpectedly.',
     'error.title': 'Error',
@@ -538,6 +540,8 @@ export const STRINGS = {
     'confirm.cancel': '取消',
 
     'error.network': '无法连接到 pyxa 服务器。请确认它正在运行，然后重试。',
+    'auth.needed': '这个 pyxa 服务器需要 API 密钥。请粘贴你的密钥（pyxa_…）：',
+    'auth.invalid': '这个 API 密钥无效（不存在或已吊销）。请粘贴另一个密钥：',
     'error.http': '服务器返回了 {status}。',
     'error.streamEnded': '回答流意外中断。',
     'error.title': '错误',

@@ -19,6 +19,10 @@ pub enum ErrorKind {
     NotFound,
     /// The route exists but not for this HTTP method.
     MethodNotAllowed,
+    /// No API key, or not a valid one, where the server needs one.
+    Unauthorized,
+    /// The API key is valid but not for this action or collection.
+    Forbidden,
     /// The request conflicts with stored state (duplicate item, existing collection).
     Conflict,
     /// A bounded queue is full: retry later.
@@ -73,8 +77,10 @@ macro_rules! error_codes {
 }
 
 error_codes! {
+    ApiKeyRequired = "api_key_required", Unauthorized;
     BodyTooLarge = "body_too_large", TooLarge;
     ChecksumMismatch = "checksum_mismatch", Setup;
+    CollectionDenied = "collection_denied", Forbidden;
     CollectionDimMismatch = "collection_dim_mismatch", Conflict;
     CollectionExists = "collection_exists", Conflict;
     CollectionGone = "collection_gone", Conflict;
@@ -82,8 +88,8 @@ error_codes! {
     CollectionProtected = "collection_protected", Conflict;
     ConversionFailed = "conversion_failed", Setup;
     DatabaseUnavailable = "database_unavailable", Unavailable;
-    DownloadFailed = "download_failed", Setup;
     DocumentTooLarge = "document_too_large", TooLarge;
+    DownloadFailed = "download_failed", Setup;
     DuplicateAnswer = "duplicate_answer", Conflict;
     DuplicateDocument = "duplicate_document", Conflict;
     DuplicateFeedback = "duplicate_feedback", Conflict;
@@ -100,9 +106,11 @@ error_codes! {
     FieldTooLarge = "field_too_large", TooLarge;
     FieldTooLong = "field_too_long", InvalidInput;
     FileUnreadable = "file_unreadable", Setup;
+    HeadersTooLarge = "headers_too_large", TooLarge;
     ImageFetchFailed = "image_fetch_failed", Unavailable;
     ImageTooLarge = "image_too_large", TooLarge;
     Internal = "internal", Internal;
+    InvalidApiKey = "invalid_api_key", Unauthorized;
     InvalidBase64 = "invalid_base64", InvalidInput;
     InvalidBlobId = "invalid_blob_id", InvalidInput;
     InvalidBody = "invalid_body", InvalidInput;
@@ -124,6 +132,8 @@ error_codes! {
     InvalidPagination = "invalid_pagination", InvalidInput;
     InvalidPath = "invalid_path", InvalidInput;
     InvalidQuery = "invalid_query", InvalidInput;
+    InvalidRequest = "invalid_request", InvalidInput;
+    InvalidScopes = "invalid_scopes", InvalidInput;
     InvalidSettings = "invalid_settings", InvalidInput;
     InvalidText = "invalid_text", InvalidInput;
     InvalidTopK = "invalid_top_k", InvalidInput;
@@ -143,6 +153,7 @@ error_codes! {
     LlmUpstreamError = "llm_upstream_error", Unavailable;
     LlmWorkerStopped = "llm_worker_stopped", Unavailable;
     MetadataTooLarge = "metadata_too_large", TooLarge;
+    MethodNotAllowed = "method_not_allowed", MethodNotAllowed;
     MigrationFailed = "migration_failed", Internal;
     ModelBundleIncomplete = "model_bundle_incomplete", Setup;
     ModelBundleInvalid = "model_bundle_invalid", Setup;
@@ -160,8 +171,10 @@ error_codes! {
     ProvisioningFailed = "provisioning_failed", Setup;
     RemoteImagesDisabled = "remote_images_disabled", InvalidInput;
     RouteNotFound = "route_not_found", NotFound;
+    ScopeDenied = "scope_denied", Forbidden;
     ScoringUnsupported = "scoring_unsupported", Unavailable;
     UnknownAnswer = "unknown_answer", NotFound;
+    UnknownApiKey = "unknown_api_key", NotFound;
     UnknownArtifact = "unknown_artifact", InvalidInput;
     UnknownBlob = "unknown_blob", NotFound;
     UnknownCollection = "unknown_collection", NotFound;
@@ -180,9 +193,6 @@ error_codes! {
     VectorStoreNotFound = "vector_store_not_found", NotFound;
     VectorStoreTimeout = "vector_store_timeout", Timeout;
     VectorStoreUnavailable = "vector_store_unavailable", Unavailable;
-    MethodNotAllowed = "method_not_allowed", MethodNotAllowed;
-    HeadersTooLarge = "headers_too_large", TooLarge;
-    InvalidRequest = "invalid_request", InvalidInput;
 }
 
 impl fmt::Display for ErrorCode {

@@ -5,6 +5,7 @@
 //! so it stays small and stable.
 
 pub mod error;
+pub mod keys;
 pub mod keywords;
 pub mod meta;
 pub mod text;

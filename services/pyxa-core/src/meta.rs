@@ -294,6 +294,15 @@ pub trait MetadataStore: Send + Sync {
     async fn list_conversations(&self, limit: i64) -> Result<Vec<ConversationSummary>>;
     async fn get_conversation(&self, id: &str) -> Result<Option<(ConversationSummary, Vec<AnswerRecord>)>>;
     async fn insert_feedback(&self, feedback: &Feedback) -> Result<()>;
+
+    // API keys
+    async fn insert_api_key(&self, key: &crate::keys::NewApiKey) -> Result<crate::keys::ApiKey>;
+    /// The key with this hash, unless revoked.
+    async fn find_api_key(&self, hash: &str) -> Result<Option<crate::keys::ApiKey>>;
+    /// Keys not revoked, oldest first.
+    async fn list_api_keys(&self) -> Result<Vec<crate::keys::ApiKey>>;
+    /// Revokes it; `unknown_api_key` when there is no such key (or it was revoked).
+    async fn revoke_api_key(&self, id: &str) -> Result<()>;
 }
 
 /// Current time as a [`Timestamp`].

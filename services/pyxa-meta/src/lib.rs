@@ -29,6 +29,7 @@ mod conversations;
 mod documents;
 mod errors;
 mod items;
+mod keys;
 mod rows;
 
 use errors::{db_err, migrate_err};
@@ -355,6 +356,22 @@ impl MetadataStore for SqlStore {
     #[tracing::instrument(skip_all, fields(answer = %feedback.answer_id))]
     async fn insert_feedback(&self, feedback: &Feedback) -> Result<()> {
         answers::insert_feedback(&self.pool, feedback).await
+    }
+
+    async fn insert_api_key(&self, key: &pyxa_core::keys::NewApiKey) -> Result<pyxa_core::keys::ApiKey> {
+        keys::insert(&self.pool, key).await
+    }
+
+    async fn find_api_key(&self, hash: &str) -> Result<Option<pyxa_core::keys::ApiKey>> {
+        keys::find(&self.pool, hash).await
+    }
+
+    async fn list_api_keys(&self) -> Result<Vec<pyxa_core::keys::ApiKey>> {
+        keys::list(&self.pool).await
+    }
+
+    async fn revoke_api_key(&self, id: &str) -> Result<()> {
+        keys::revoke(&self.pool, id).await
     }
 }
 

@@ -100,6 +100,30 @@ pub enum Command {
     Bench(BenchArgs),
     /// Accuracy on the dev set (`pyxa models pull devset`): zero-shot, few-shot, retrieval, calibration.
     Eval(EvalArgs),
+    /// API keys: create (the key is shown once), list, revoke. Any key makes `serve` require keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+        #[command(flatten)]
+        stores: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a key; prints it once (only its hash is stored).
+    Create {
+        /// What it may do: read, ask, write, teach, admin (repeat or comma-separate).
+        #[arg(long = "scope", value_delimiter = ',', required = true)]
+        scopes: Vec<String>,
+        /// Only these collections (repeat or comma-separate; default: all).
+        #[arg(long = "collection", value_delimiter = ',')]
+        collections: Vec<String>,
+    },
+    /// List keys (never their secrets).
+    List,
+    /// Revoke a key by id.
+    Revoke { id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -205,6 +229,14 @@ pub struct ServeArgs {
     /// Worker threads of the HTTP server.
     #[arg(long, env = "PYXA_HTTP_WORKERS", default_value_t = 2)]
     pub workers: usize,
+    /// The admin API key (may do everything, including managing keys with `/v1/keys`). With it,
+    /// or with keys made by `pyxa keys create`, every `/v1` route needs a key.
+    #[arg(long, env = "PYXA_ADMIN_KEY", hide_env_values = true)]
+    pub admin_key: Option<String>,
+    /// Serve a non-loopback address without API keys (anyone who can reach it may read, ask,
+    /// write and delete).
+    #[arg(long, env = "PYXA_INSECURE_NO_AUTH")]
+    pub insecure_no_auth: bool,
 }
 
 impl ServeArgs {

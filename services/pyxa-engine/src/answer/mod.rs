@@ -420,6 +420,7 @@ impl AskService {
             }
             marked
         };
+        let cites = about_the_question(&e.passages, &support, &asked.join("\n"), cites);
         // Query mode answers from the knowledge base only: an answer that draws on no passage
         // (and has no photo to speak about) is the model's own knowledge.
         if q.mode == Mode::Query && cites.is_empty() && photo.is_none() && e.photo_text.is_none() {
@@ -451,5 +452,65 @@ impl AskService {
         });
         let request = GenerationRequest { messages, max_tokens: self.settings.max_answer_tokens, temperature };
         Ok(Some(generator.generate(request, sink).await?.text.trim().to_string()))
+    }
+}
+
+/// Of the passages an answer may rest on, the ones about what was asked: the question (and its
+/// translation, which shares words with a passage in the other language) tells "the printer on
+/// the 3rd floor is called HERON" from a note about HERON's paper jams, and finds the English
+/// passage a Chinese answer came from when the answer shares no name or number with any.
+/// `support[k]` is passage k's (number, what it shares with the answer).
+fn about_the_question(passages: &[Passage<'_>], support: &[(usize, usize)], asked: &str, cites: Vec<usize>) -> Vec<usize> {
+    // An answer that cites nothing (the model's own knowledge, in chat mode) gains no citation.
+    if cites.is_empty() {
+        return cites;
+    }
+    let relevance: Vec<usize> = passages.iter().map(|p| verify::support(asked, p.text)).collect();
+    let best = support.iter().map(|(_, s)| *s).max().unwrap_or(0);
+    let pool: Vec<usize> = if best >= DECISIVE_SUPPORT {
+        (0..passages.len()).filter(|&k| support[k].1 >= DECISIVE_SUPPORT).collect()
+    } else {
+        (0..passages.len()).filter(|&k| relevance[k] >= DECISIVE_SUPPORT).collect()
+    };
+    let score = |k: usize| support[k].1 + relevance[k];
+    let Some(top) = pool.iter().map(|&k| score(k)).max() else { return cites };
+    pool.into_iter().filter(|&k| score(k) == top).map(|k| passages[k].n).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn passages<'a>(texts: &[&'a str]) -> Vec<Passage<'a>> {
+        texts.iter().enumerate().map(|(k, text)| Passage { n: k + 1, text, score: 0.5 }).collect()
+    }
+
+    fn cite(texts: &[&str], answer: &str, asked: &str, cites: Vec<usize>) -> Vec<usize> {
+        let passages = passages(texts);
+        let support: Vec<(usize, usize)> = passages.iter().map(|p| (p.n, verify::support(answer, p.text))).collect();
+        about_the_question(&passages, &support, asked, cites)
+    }
+
+    #[test]
+    fn the_passage_about_the_question_is_cited() {
+        let texts = [
+            "打印机 HERON 卡纸时，请先联系前台的刘晓燕（分机 101），不要自己拆开后盖。",
+            "The shared printer on the 3rd floor is called HERON; it sits in the corridor next to room 303.",
+        ];
+        // A Chinese answer shares HERON with both and characters with the note; the question's
+        // translation shares "printer" and "floor" with the handbook.
+        let asked = "三楼的打印机叫什么名字？\nWhat is the name of the printer on the third floor?";
+        assert_eq!(cite(&texts, "三楼的打印机叫HERON。", asked, vec![1]), vec![2]);
+
+        // No name or number ties "每周三" to a passage: the one the question is about.
+        let texts = [
+            "会议室每周一上午九点前可以预订，每周五下午清洁。",
+            "The fire alarm is tested every Wednesday at 11:00; you do not need to leave the building.",
+        ];
+        let asked = "火警测试是每周几？\nWhich day of the week is the fire alarm tested?";
+        assert_eq!(cite(&texts, "每周三", asked, vec![1]), vec![2]);
+
+        // An answer from the model's own knowledge gains no citation.
+        assert_eq!(cite(&texts, "Paris.", asked, vec![]), Vec::<usize>::new());
     }
 }

@@ -171,9 +171,15 @@ impl KnowledgeBase {
         }
     }
 
+    /// The vector of a question (or any short text), from the cache when it was asked lately.
     pub async fn embed_text(&self, text: &str) -> Result<Embedding> {
+        if let Some(vector) = self.text_vectors.get(text) {
+            return Ok(vector);
+        }
         let mut vectors = self.encoder.encode_texts(vec![text.to_string()]).await?;
-        vectors.pop().ok_or_else(|| Error::internal("the encoder returned no vector"))
+        let vector = vectors.pop().ok_or_else(|| Error::internal("the encoder returned no vector"))?;
+        self.text_vectors.put(text, &vector);
+        Ok(vector)
     }
 
     /// Stores original + thumbnail and embeds the photo, decoding it once for both.

@@ -7,6 +7,7 @@ mod items;
 mod reindex;
 mod repair;
 mod search;
+mod text_cache;
 
 use std::sync::Arc;
 
@@ -26,6 +27,9 @@ pub const DEFAULT_COLLECTION: &str = "default";
 pub const MAX_TOP_K: usize = 100;
 const MAX_DESCRIPTION_CHARS: usize = 1000;
 
+/// Recent questions whose vectors are kept.
+const QUESTION_VECTORS_CACHED: usize = 1024;
+
 /// Everything the domain runs on: the four engine traits.
 #[derive(Clone)]
 pub struct KnowledgeBase {
@@ -39,6 +43,8 @@ pub struct KnowledgeBase {
     pub documents: Option<Arc<dyn DocumentParser>>,
     /// The encoder's embedding space, read once: every search filters on it.
     space: Arc<str>,
+    /// Vectors of recent questions.
+    text_vectors: Arc<text_cache::TextVectorCache>,
 }
 
 /// What an item is found by in keyword search: its label, its text, the text read from its
@@ -129,7 +135,8 @@ impl KnowledgeBase {
         images: Arc<dyn ImageStore>,
     ) -> Self {
         let space = Arc::from(encoder.info().space);
-        Self { encoder, vectors, meta, images, reader: None, documents: None, space }
+        let text_vectors = Arc::new(text_cache::TextVectorCache::new(QUESTION_VECTORS_CACHED));
+        Self { encoder, vectors, meta, images, reader: None, documents: None, space, text_vectors }
     }
 
     /// The same knowledge base reading uploaded documents with `parser`.

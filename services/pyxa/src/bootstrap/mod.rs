@@ -80,6 +80,17 @@ pub async fn load_text_reader(common: &CommonArgs) -> Result<Option<Arc<dyn pyxa
     Ok(Some(Arc::new(OcrReader(Arc::new(reader)))))
 }
 
+/// Opens (and migrates) the SQL store: `--database-url`, else SQLite in the data dir (made if
+/// missing). Returns it with the data dir's canonical path.
+pub async fn open_meta(stores: &StoreArgs) -> Result<(Arc<dyn MetadataStore>, std::path::PathBuf)> {
+    std::fs::create_dir_all(&stores.data_dir).with_context(|| format!("creating {}", stores.data_dir.display()))?;
+    let data_dir = stores.data_dir.canonicalize()?;
+    let database_url =
+        stores.database_url.clone().unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("pyxa.sqlite").display()));
+    let meta: Arc<dyn MetadataStore> = Arc::new(pyxa_meta::SqlStore::connect(&database_url).await?);
+    Ok((meta, data_dir))
+}
+
 /// Opens SQL, the vector store and the photo store in the data dir around a loaded encoder,
 /// makes sure the default collection exists, and repairs what a crash left unsettled.
 pub async fn open_knowledge_base(
@@ -87,11 +98,7 @@ pub async fn open_knowledge_base(
     stores: &StoreArgs,
     decode_limits: DecodeLimits,
 ) -> Result<KnowledgeBase> {
-    std::fs::create_dir_all(&stores.data_dir).with_context(|| format!("creating {}", stores.data_dir.display()))?;
-    let data_dir = stores.data_dir.canonicalize()?;
-    let database_url =
-        stores.database_url.clone().unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("pyxa.sqlite").display()));
-    let meta: Arc<dyn MetadataStore> = Arc::new(pyxa_meta::SqlStore::connect(&database_url).await?);
+    let (meta, data_dir) = open_meta(stores).await?;
     let vector_config = match &stores.qdrant_url {
         Some(url) => {
             let mut c = ServerStoreConfig::new(url.clone());

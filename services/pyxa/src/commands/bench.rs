@@ -298,6 +298,7 @@ async fn ask(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
         let state = AppState {
             app: App::new(kb.clone(), gen, settings),
             limits: HttpLimits { max_upload_bytes: 25 << 20, allow_remote_images: false },
+            auth: Default::default(),
         };
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;

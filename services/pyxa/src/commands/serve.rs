@@ -6,14 +6,36 @@ use anyhow::{Context, Result};
 
 use crate::bootstrap::App;
 use crate::config::{CommonArgs, ServeArgs};
+use crate::http::auth::AuthConfig;
 use crate::http::{self, AppState, HttpLimits};
 
 pub async fn serve(common: CommonArgs, args: ServeArgs) -> Result<()> {
     let app = App::build(&common, &args.stores, &args.generator, args.answer_settings()).await?;
     super::reindex::in_background(app.kb.clone()).await?;
+    let keys = app.kb.meta.list_api_keys().await?.len();
+    let auth = AuthConfig { required: args.admin_key.is_some() || keys > 0, admin_key: args.admin_key.clone() };
+    let loopback = match args.host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => args.host == "localhost",
+    };
+    match (auth.required, loopback, args.insecure_no_auth) {
+        (true, _, _) => tracing::info!(keys, admin_key = auth.admin_key.is_some(), "API keys required on /v1"),
+        (false, true, _) => {
+            tracing::info!("no API keys configured: serving loopback only, every local caller may do everything")
+        }
+        (false, false, true) => {
+            tracing::warn!(host = %args.host, "serving without API keys on a non-loopback address (--insecure-no-auth)")
+        }
+        (false, false, false) => anyhow::bail!(
+            "refusing to serve {} without API keys: set --admin-key (PYXA_ADMIN_KEY) or create keys with `pyxa keys create`, \
+             or pass --insecure-no-auth",
+            args.host
+        ),
+    }
     let state = AppState {
         app,
         limits: HttpLimits { max_upload_bytes: args.max_upload_bytes, allow_remote_images: args.allow_remote_images },
+        auth,
     };
     let listener =
         TcpListener::bind((args.host.as_str(), args.port)).with_context(|| format!("binding {}:{}", args.host, args.port))?;

@@ -4,6 +4,7 @@ use actix_web::{web, HttpResponse};
 use pyxa_engine::teach::{FeedbackInput, FeedbackOutcome};
 use serde::Deserialize;
 
+use super::auth::Caller;
 use super::errors::{ApiResult, ErrorBody};
 use super::{resource, AppState};
 
@@ -26,10 +27,15 @@ pub struct FeedbackBody {
     responses((status = 200, body = FeedbackOutcome), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn feedback(
     state: web::Data<AppState>,
+    caller: Caller,
     path: web::Path<String>,
     body: web::Json<FeedbackBody>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
+    // Teaching changes the answer's collection: the key must cover it.
+    if let Some(answer) = state.kb.meta.get_answer(&path).await? {
+        caller.check_collection(&answer.collection)?;
+    }
     let outcome = state.kb.feedback(&path, FeedbackInput { correct: body.correct, label: body.label }).await?;
     Ok(HttpResponse::Ok().json(outcome))
 }

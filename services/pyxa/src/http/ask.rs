@@ -10,6 +10,7 @@ use pyxa_engine::{AskRequest, AskService, Mode, DEFAULT_COLLECTION, MAX_TOP_K};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
+use super::auth::Caller;
 use super::errors::{error_body, ApiResult, ErrorBody};
 use super::forms::{non_empty, read_upload, Loose};
 use super::sse::{sse_response, SseEvent};
@@ -102,9 +103,10 @@ fn ask_request(fields: AskFields, image: Option<Vec<u8>>) -> Result<(AskRequest,
         (status = 502, description = "The LLM server is unavailable", body = ErrorBody),
     )
 )]
-pub async fn ask(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> ApiResult<HttpResponse> {
+pub async fn ask(state: web::Data<AppState>, caller: Caller, req: HttpRequest, payload: web::Payload) -> ApiResult<HttpResponse> {
     let upload = read_upload::<AskFields>(&req, payload, state.limits.max_upload_bytes).await?;
     let (request, stream) = ask_request(upload.body, upload.image)?;
+    caller.check_collection(&request.collection)?;
     if !stream {
         let response = state.answers.ask(request, None).await?;
         metrics::ASKS.inc();

@@ -5,6 +5,7 @@ use pyxa_core::{CollectionSettings, Error, ErrorCode};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::auth::Caller;
 use super::errors::{ApiResult, ErrorBody};
 use super::views::{CollectionList, CollectionView};
 use super::{get_or_head, resource, AppState};
@@ -66,8 +67,9 @@ fn merge_settings(current: &CollectionSettings, patch: Map<String, Value>) -> Re
 
 #[utoipa::path(get, path = "/v1/collections", tag = "collections", summary = "List collections",
     responses((status = 200, body = CollectionList)))]
-pub async fn list_collections(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let collections = state.kb.list_collections().await?.into_iter().map(CollectionView::from).collect();
+pub async fn list_collections(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+    let collections =
+        state.kb.list_collections().await?.into_iter().filter(|c| caller.covers(&c.name)).map(CollectionView::from).collect();
     Ok(HttpResponse::Ok().json(CollectionList { collections }))
 }
 

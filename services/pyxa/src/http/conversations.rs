@@ -2,6 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 
+use super::auth::Caller;
 use super::errors::{ApiResult, ErrorBody};
 use super::views::{ConversationList, ConversationView};
 use super::{get_or_head, resource, AppState};
@@ -13,13 +14,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 #[utoipa::path(get, path = "/v1/conversations", tag = "conversations", summary = "Recent conversations",
     responses((status = 200, body = ConversationList)))]
-pub async fn list_conversations(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(ConversationList { conversations: state.kb.list_conversations().await? }))
+pub async fn list_conversations(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+    let conversations = state.kb.list_conversations().await?.into_iter().filter(|c| caller.covers(&c.collection)).collect();
+    Ok(HttpResponse::Ok().json(ConversationList { conversations }))
 }
 
 #[utoipa::path(get, path = "/v1/conversations/{id}", tag = "conversations", summary = "A conversation with its turns",
     params(("id" = String, Path)),
     responses((status = 200, body = ConversationView), (status = 404, body = ErrorBody)))]
-pub async fn get_conversation(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(ConversationView::from(state.kb.conversation(&path).await?)))
+pub async fn get_conversation(state: web::Data<AppState>, caller: Caller, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    let conversation = state.kb.conversation(&path).await?;
+    caller.check_collection(&conversation.summary.collection)?;
+    Ok(HttpResponse::Ok().json(ConversationView::from(conversation)))
 }

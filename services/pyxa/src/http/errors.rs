@@ -43,6 +43,8 @@ pub fn status_for(kind: ErrorKind) -> StatusCode {
         ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorKind::NotFound => StatusCode::NOT_FOUND,
         ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
         ErrorKind::Conflict => StatusCode::CONFLICT,
         ErrorKind::Overloaded => StatusCode::TOO_MANY_REQUESTS,
         ErrorKind::Unavailable => StatusCode::BAD_GATEWAY,
@@ -183,6 +185,8 @@ mod tests {
             ErrorKind::UnsupportedMedia,
             ErrorKind::TooLarge,
             ErrorKind::NotFound,
+            ErrorKind::Unauthorized,
+            ErrorKind::Forbidden,
             ErrorKind::Conflict,
             ErrorKind::Overloaded,
         ] {

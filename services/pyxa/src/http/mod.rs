@@ -4,6 +4,7 @@
 
 pub mod answers;
 pub mod ask;
+pub mod auth;
 pub mod collections;
 pub mod conversations;
 pub mod documents;
@@ -11,6 +12,7 @@ pub mod errors;
 pub mod forms;
 pub mod health;
 pub mod items;
+pub mod keys;
 pub mod metrics;
 pub mod openai;
 pub mod openapi;
@@ -39,11 +41,12 @@ pub struct HttpLimits {
     pub allow_remote_images: bool,
 }
 
-/// Everything the handlers need: the application and the HTTP limits.
+/// Everything the handlers need: the application, the HTTP limits and the key checks.
 #[derive(Clone)]
 pub struct AppState {
     pub app: App,
     pub limits: HttpLimits,
+    pub auth: auth::AuthConfig,
 }
 
 impl Deref for AppState {
@@ -117,6 +120,7 @@ pub fn create_app(
         .configure(health::configure)
         .service(
             web::scope("/v1")
+                .wrap(actix_web::middleware::from_fn(auth::require_key))
                 .configure(collections::configure)
                 .configure(items::configure)
                 .configure(documents::configure)
@@ -124,7 +128,8 @@ pub fn create_app(
                 .configure(ask::configure)
                 .configure(answers::configure)
                 .configure(conversations::configure)
-                .configure(openai::configure),
+                .configure(openai::configure)
+                .configure(keys::configure),
         )
         .configure(portal::configure)
         .default_service(web::to(errors::route_not_found))

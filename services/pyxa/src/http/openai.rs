@@ -8,6 +8,7 @@ use pyxa_engine::{AskRequest, AskResponse, Mode, DEFAULT_COLLECTION};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::auth::Caller;
 use super::errors::{ApiResult, ErrorBody};
 use super::forms::decode_base64_image;
 use super::sse::{sse_response, SseEvent};
@@ -194,8 +195,13 @@ async fn fetch_image(url: &str, state: &AppState) -> Result<Vec<u8>, Error> {
         (status = 404, description = "Unknown collection", body = ErrorBody),
     )
 )]
-pub async fn chat_completions(state: web::Data<AppState>, body: web::Json<ChatRequest>) -> ApiResult<HttpResponse> {
+pub async fn chat_completions(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<ChatRequest>,
+) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
+    caller.check_collection(&collection_for_model(body.model.as_deref()))?;
     let (prompt, image_url) = question(&body.messages);
     if prompt.is_none() && image_url.is_none() {
         return Err(Error::new(ErrorCode::EmptyQuestion, "the user messages hold no text and no image").into());

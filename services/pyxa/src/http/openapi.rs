@@ -6,13 +6,13 @@ use std::sync::LazyLock;
 
 use utoipa::OpenApi;
 
-use super::{answers, ask, collections, conversations, documents, errors, health, items, openai, search, views};
+use super::{answers, ask, collections, conversations, documents, errors, health, items, keys, openai, search, views};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "pyxa",
-        description = "Answers questions about photos and text, grounded in what it knows. Every error is `{\"error\": {\"code\", \"message\"}}` with a stable code; 429 and 502/504 carry `Retry-After`.",
+        description = "Answers questions about photos and text, grounded in what it knows. Every error is `{\"error\": {\"code\", \"message\"}}` with a stable code; 429 and 502/504 carry `Retry-After`. When the server has API keys, every `/v1` route needs one (`Authorization: Bearer KEY` or `X-Api-Key`): 401 without a valid key, 403 outside its scopes or collections.",
         license(name = "Apache-2.0")
     ),
     paths(
@@ -25,6 +25,7 @@ use super::{answers, ask, collections, conversations, documents, errors, health,
         answers::feedback,
         conversations::list_conversations, conversations::get_conversation,
         openai::chat_completions, openai::list_models,
+        keys::create_key, keys::list_keys, keys::revoke_key,
     ),
     components(schemas(errors::ErrorBody, views::EvidenceView)),
     tags(
@@ -35,6 +36,7 @@ use super::{answers, ask, collections, conversations, documents, errors, health,
         (name = "search", description = "Similarity search"),
         (name = "conversations", description = "Conversation history"),
         (name = "openai", description = "OpenAI-compatible endpoints"),
+        (name = "keys", description = "API keys (admin): scopes read, ask, write, teach, admin; optionally limited to collections"),
         (name = "operations", description = "Health, metrics, this document"),
     )
 )]

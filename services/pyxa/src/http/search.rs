@@ -7,6 +7,7 @@ use pyxa_engine::{DEFAULT_COLLECTION, MAX_TOP_K};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::auth::Caller;
 use super::errors::{ApiResult, ErrorBody};
 use super::forms::{json_object, non_empty, read_upload, Loose};
 use super::views::{HitView, SearchResults};
@@ -52,7 +53,12 @@ pub struct SearchJson {
 #[utoipa::path(post, path = "/v1/search", tag = "search", summary = "Nearest items to a photo and/or a text",
     request_body(content((SearchMultipart = "multipart/form-data"), (SearchJson = "application/json"))),
     responses((status = 200, body = SearchResults), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 415, body = ErrorBody)))]
-pub async fn search(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> ApiResult<HttpResponse> {
+pub async fn search(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
     let upload = read_upload::<SearchFields>(&req, payload, state.limits.max_upload_bytes).await?;
     let fields = upload.body;
     let filter: PayloadFilter = match json_object(fields.filter, ErrorCode::InvalidFilter, "filter")? {
@@ -66,6 +72,7 @@ pub async fn search(state: web::Data<AppState>, req: HttpRequest, payload: web::
         top_k: Loose::count(fields.top_k.as_ref(), "top_k", DEFAULT_SEARCH_TOP_K, MAX_TOP_K, ErrorCode::InvalidTopK)?,
         filter,
     };
+    caller.check_collection(&query.collection)?;
     let result = state.kb.search(query).await?;
     Ok(HttpResponse::Ok().json(SearchResults { hits: result.hits.iter().map(HitView::from).collect(), took_ms: result.took_ms }))
 }

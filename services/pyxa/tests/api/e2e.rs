@@ -91,6 +91,7 @@ impl TestApp {
         let state = AppState {
             app: App::new(kb, generator, settings),
             limits: HttpLimits { max_upload_bytes: 25 << 20, allow_remote_images: false },
+            auth: Default::default(),
         };
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());

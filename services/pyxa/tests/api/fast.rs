@@ -34,6 +34,7 @@ async fn state(tag: &str, generator: Option<Arc<dyn Generator>>) -> AppState {
     AppState {
         app: App::new(kb, generator, AnswerSettings::default()),
         limits: HttpLimits { max_upload_bytes: 1 << 20, allow_remote_images: false },
+        auth: Default::default(),
     }
 }
 
@@ -485,4 +486,104 @@ async fn the_committed_openapi_document_matches_the_code() {
     let (status, headers, _) = send(&app, TestRequest::get().uri("/docs")).await;
     assert_eq!(status, 200);
     assert!(headers.get("content-type").unwrap().to_str().unwrap().starts_with("text/html"));
+}
+
+#[actix_web::test]
+async fn api_keys_scopes_and_collections_are_enforced_on_every_v1_route() {
+    let mut state = state("keys", scripted("This is a cat.")).await;
+    state.auth = pyxa::http::auth::AuthConfig { required: true, admin_key: Some("admin-secret".into()) };
+    let app = app!(state);
+    let with = |req: TestRequest, key: &str| req.insert_header(("Authorization", format!("Bearer {key}")));
+    let code = |resp: &[u8]| json_of(resp)["error"]["code"].as_str().unwrap_or_default().to_string();
+
+    // No key, a wrong key: 401 with a stable code, on the OpenAI route too. /health stays open.
+    let (status, _, resp) = send(&app, TestRequest::get().uri("/v1/collections")).await;
+    assert_eq!((status.as_u16(), code(&resp).as_str()), (401, "api_key_required"));
+    let (status, _, resp) = send(&app, with(TestRequest::get().uri("/v1/collections"), "pyxa_wrong")).await;
+    assert_eq!((status.as_u16(), code(&resp).as_str()), (401, "invalid_api_key"));
+    let chat = json!({"model": "pyxa", "messages": [{"role": "user", "content": "What is this?"}]});
+    let (status, _, _) = send(&app, TestRequest::post().uri("/v1/chat/completions").set_json(chat.clone())).await;
+    assert_eq!(status, 401);
+    let (status, _, _) = send(&app, TestRequest::get().uri("/health")).await;
+    assert_eq!(status, 200);
+
+    // The admin makes collections and keys; a key is shown once and listed without its secret.
+    for name in ["a", "b"] {
+        let (status, _, _) =
+            send(&app, with(TestRequest::post().uri("/v1/collections").set_json(json!({"name": name})), "admin-secret")).await;
+        assert_eq!(status, 201);
+    }
+    let make = |scopes: Value, collections: Value| {
+        with(TestRequest::post().uri("/v1/keys").set_json(json!({"scopes": scopes, "collections": collections})), "admin-secret")
+    };
+    let (status, _, resp) = send(&app, make(json!(["read"]), json!(null))).await;
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&resp));
+    let reader = json_of(&resp);
+    let read_key = reader["key"].as_str().unwrap().to_string();
+    assert!(read_key.starts_with("pyxa_"));
+    let (_, _, resp) = send(&app, make(json!(["read", "ask", "write", "teach"]), json!(["a"]))).await;
+    let a_key = json_of(&resp)["key"].as_str().unwrap().to_string();
+    let (status, _, resp) = send(&app, make(json!(["root"]), json!(null))).await;
+    assert_eq!((status.as_u16(), code(&resp).as_str()), (400, "invalid_scopes"));
+    let (_, _, resp) = send(&app, with(TestRequest::get().uri("/v1/keys"), "admin-secret")).await;
+    let listed = json_of(&resp);
+    assert_eq!(listed["keys"].as_array().unwrap().len(), 2);
+    assert!(!String::from_utf8_lossy(&resp).contains(&read_key[5..]), "a listed key shows its secret");
+
+    // A read key reads, but cannot write, ask, teach or manage keys.
+    let (status, _, _) = send(&app, with(TestRequest::get().uri("/v1/collections/a/items"), &read_key)).await;
+    assert_eq!(status, 200);
+    let note = json!({"text": "The office cat is called Mochi.", "label": "note"});
+    for req in [
+        TestRequest::post().uri("/v1/collections/a/items").set_json(note.clone()),
+        TestRequest::delete().uri("/v1/collections/a"),
+        TestRequest::post().uri("/v1/ask").set_json(json!({"collection": "a", "prompt": "What is the cat called?"})),
+        TestRequest::post().uri("/v1/answers/x/feedback").set_json(json!({"correct": true})),
+        TestRequest::get().uri("/v1/keys"),
+    ] {
+        let (status, _, resp) = send(&app, with(req, &read_key)).await;
+        assert_eq!((status.as_u16(), code(&resp).as_str()), (403, "scope_denied"));
+    }
+
+    // A key for collection a works there and cannot see or touch b, by path or by body.
+    let (status, _, _) =
+        send(&app, with(TestRequest::post().uri("/v1/collections/a/items").set_json(note.clone()), &a_key)).await;
+    assert_eq!(status, 201);
+    let (status, _, resp) = send(
+        &app,
+        with(
+            TestRequest::post().uri("/v1/ask").set_json(json!({"collection": "a", "prompt": "What is the cat called?"})),
+            &a_key,
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&resp));
+    let (_, _, resp) = send(&app, with(TestRequest::get().uri("/v1/collections"), &a_key)).await;
+    let names: Vec<String> =
+        json_of(&resp)["collections"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_string()).collect();
+    assert_eq!(names, vec!["a".to_string()]);
+    for req in [
+        TestRequest::get().uri("/v1/collections/b/items"),
+        TestRequest::post().uri("/v1/collections/b/items").set_json(note.clone()),
+        TestRequest::post().uri("/v1/ask").set_json(json!({"collection": "b", "prompt": "What is the cat called?"})),
+        TestRequest::post().uri("/v1/search").set_json(json!({"collection": "b", "text": "cat"})),
+        TestRequest::post()
+            .uri("/v1/chat/completions")
+            .set_json(json!({"model": "b", "messages": [{"role": "user", "content": "Hi"}]})),
+    ] {
+        let (status, _, resp) = send(&app, with(req, &a_key)).await;
+        assert_eq!((status.as_u16(), code(&resp).as_str()), (403, "collection_denied"));
+    }
+
+    // X-Api-Key works too; a revoked key is refused at once.
+    let id = reader["id"].as_str().unwrap();
+    let (status, _, _) =
+        send(&app, TestRequest::get().uri("/v1/collections").insert_header(("X-Api-Key", read_key.as_str()))).await;
+    assert_eq!(status, 200);
+    let (status, _, _) = send(&app, with(TestRequest::delete().uri(&format!("/v1/keys/{id}")), "admin-secret")).await;
+    assert_eq!(status, 204);
+    let (status, _, resp) = send(&app, with(TestRequest::get().uri("/v1/collections"), &read_key)).await;
+    assert_eq!((status.as_u16(), code(&resp).as_str()), (401, "invalid_api_key"));
+    let (status, _, resp) = send(&app, with(TestRequest::delete().uri(&format!("/v1/keys/{id}")), "admin-secret")).await;
+    assert_eq!((status.as_u16(), code(&resp).as_str()), (404, "unknown_api_key"));
 }
