@@ -87,6 +87,7 @@ error_codes! {
     CollectionNotFound = "collection_not_found", NotFound;
     CollectionProtected = "collection_protected", Conflict;
     ConversionFailed = "conversion_failed", Setup;
+    CrossOriginRequest = "cross_origin_request", Forbidden;
     DatabaseUnavailable = "database_unavailable", Unavailable;
     DocumentTooLarge = "document_too_large", TooLarge;
     DownloadFailed = "download_failed", Setup;
@@ -183,6 +184,7 @@ error_codes! {
     UnknownItem = "unknown_item", NotFound;
     UnsupportedContentType = "unsupported_content_type", UnsupportedMedia;
     UnsupportedDocument = "unsupported_document", UnsupportedMedia;
+    UntrustedHost = "untrusted_host", Forbidden;
     UploadTooLarge = "upload_too_large", TooLarge;
     VectorDimMismatch = "vector_dim_mismatch", InvalidInput;
     VectorPayloadCorrupt = "vector_payload_corrupt", Internal;

@@ -354,11 +354,6 @@ impl AskService {
             (None, Some(top)) => (template::photo_only_answer(q.language, top), AnswerSource::Template),
             (None, None) => (template::no_evidence_answer(q.language), AnswerSource::NoEvidence),
         };
-        let nothing_found = || (template::no_evidence_answer(q.language), AnswerSource::NoEvidence);
-        // In query mode an answer the model could only make up (it says what the passages do
-        // not) means the knowledge base does not hold one: say so rather than quote a passage
-        // that does not answer the question.
-        let unfounded = if q.mode == Mode::Query && photo.is_none() { nothing_found() } else { fallback.clone() };
         let no_evidence = e.passages.is_empty() && photo.is_none() && e.photo_text.is_none();
         if q.mode == Mode::Query && no_evidence {
             return Ok(fallback);
@@ -409,14 +404,14 @@ impl AskService {
         let drawn = if best < DECISIVE_SUPPORT && !marked.is_empty() { Vec::new() } else { drawn };
         let cites = if !drawn.is_empty() {
             if !verify::grounded(&body, &sources, &asked) {
-                tracing::debug!(%text, "the model's answer says what its passages do not");
-                return Ok(unfounded);
+                tracing::debug!(%text, "the model's answer says what its passages do not: quoting instead");
+                return Ok(fallback);
             }
             drawn
         } else {
             if !marked.is_empty() && verify::unsupported_names(&body, &[sources.as_slice(), asked.as_slice()].concat()) {
-                tracing::debug!(%text, "the model's answer names what its passages do not");
-                return Ok(unfounded);
+                tracing::debug!(%text, "the model's answer names what its passages do not: quoting instead");
+                return Ok(fallback);
             }
             marked
         };

@@ -13,7 +13,11 @@ pub async fn serve(common: CommonArgs, args: ServeArgs) -> Result<()> {
     let app = App::build(&common, &args.stores, &args.generator, args.answer_settings()).await?;
     super::reindex::in_background(app.kb.clone()).await?;
     let keys = app.kb.meta.list_api_keys().await?.len();
-    let auth = AuthConfig { required: args.admin_key.is_some() || keys > 0, admin_key: args.admin_key.clone() };
+    let auth = AuthConfig {
+        required: args.admin_key.is_some() || keys > 0,
+        admin_key: args.admin_key.clone(),
+        any_host: args.insecure_no_auth,
+    };
     let loopback = match args.host.parse::<std::net::IpAddr>() {
         Ok(ip) => ip.is_loopback(),
         Err(_) => args.host == "localhost",

@@ -24,6 +24,8 @@ pub struct AuthConfig {
     pub required: bool,
     /// The key from `--admin-key` (may do everything); never logged.
     pub admin_key: Option<String>,
+    /// `--insecure-no-auth`: without keys, answer any `Host` (else loopback names only).
+    pub any_host: bool,
 }
 
 /// Who is calling.
@@ -114,8 +116,47 @@ fn presented_key(req: &ServiceRequest) -> Option<String> {
     key.map(|k| k.trim().to_string()).filter(|k| !k.is_empty())
 }
 
+/// The host part of a `Host` or `Origin` value (`http://127.0.0.1:8080` -> `127.0.0.1`).
+fn host_name(value: &str) -> &str {
+    let rest = value.split_once("://").map_or(value, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    if let Some(v6) = authority.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or(v6);
+    }
+    authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+}
+
+fn is_loopback_name(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Browser attacks on a local server: a page of another site posting to it (its `Origin` is
+/// not this server), or a DNS name rebound to 127.0.0.1 reading it (its `Host` is that name).
+/// Requests without these headers are not from a browser and pass.
+fn check_browser_origin(req: &ServiceRequest, loopback_only: bool) -> Result<(), Error> {
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let host = header(header::HOST);
+    if loopback_only {
+        if let Some(host) = host.filter(|h| !is_loopback_name(host_name(h))) {
+            return Err(Error::new(
+                ErrorCode::UntrustedHost,
+                format!("this server has no API keys and answers loopback names only, not {host:?}"),
+            ));
+        }
+    }
+    let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if let (true, Some(origin), Some(host)) = (writes, header(header::ORIGIN), host) {
+        let origin_authority = origin.split_once("://").map_or(origin, |(_, r)| r);
+        if origin_authority != host {
+            return Err(Error::new(ErrorCode::CrossOriginRequest, format!("a request from {origin} to this server is refused")));
+        }
+    }
+    Ok(())
+}
+
 async fn authorize(req: &ServiceRequest) -> Result<Caller, Error> {
     let Some(state) = req.app_data::<web::Data<AppState>>() else { return Ok(Caller::Open) };
+    check_browser_origin(req, !state.auth.required && !state.auth.any_host)?;
     if !state.auth.required || is_photo_read(req.method(), req.path()) {
         return Ok(Caller::Open);
     }
@@ -182,6 +223,16 @@ mod tests {
         assert_eq!(path_collection("/v1/collections"), None);
         assert_eq!(path_collection("/v1/ask"), None);
         assert!(is_photo_read(&Method::GET, "/v1/blobs/abc/thumbnail"));
+        for (value, host) in [
+            ("127.0.0.1:8080", "127.0.0.1"),
+            ("http://[::1]:80", "::1"),
+            ("localhost", "localhost"),
+            ("https://evil.example/x", "evil.example"),
+        ] {
+            assert_eq!(host_name(value), host);
+        }
+        assert!(is_loopback_name("127.0.0.1") && is_loopback_name("::1") && is_loopback_name("LOCALHOST"));
+        assert!(!is_loopback_name("evil.example") && !is_loopback_name("10.0.0.1"));
         assert!(!is_photo_read(&Method::DELETE, "/v1/blobs/abc") && !is_photo_read(&Method::GET, "/v1/collections"));
     }
 }

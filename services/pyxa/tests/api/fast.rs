@@ -491,7 +491,7 @@ async fn the_committed_openapi_document_matches_the_code() {
 #[actix_web::test]
 async fn api_keys_scopes_and_collections_are_enforced_on_every_v1_route() {
     let mut state = state("keys", scripted("This is a cat.")).await;
-    state.auth = pyxa::http::auth::AuthConfig { required: true, admin_key: Some("admin-secret".into()) };
+    state.auth = pyxa::http::auth::AuthConfig { required: true, admin_key: Some("admin-secret".into()), any_host: false };
     let app = app!(state);
     let with = |req: TestRequest, key: &str| req.insert_header(("Authorization", format!("Bearer {key}")));
     let code = |resp: &[u8]| json_of(resp)["error"]["code"].as_str().unwrap_or_default().to_string();
@@ -586,4 +586,36 @@ async fn api_keys_scopes_and_collections_are_enforced_on_every_v1_route() {
     assert_eq!((status.as_u16(), code(&resp).as_str()), (401, "invalid_api_key"));
     let (status, _, resp) = send(&app, with(TestRequest::delete().uri(&format!("/v1/keys/{id}")), "admin-secret")).await;
     assert_eq!((status.as_u16(), code(&resp).as_str()), (404, "unknown_api_key"));
+}
+
+#[actix_web::test]
+async fn without_keys_only_loopback_names_and_same_origin_writes_are_answered() {
+    let app = app!(state("origin", scripted("This is a cat.")).await);
+    let code = |resp: &[u8]| json_of(resp)["error"]["code"].as_str().unwrap_or_default().to_string();
+    // DNS rebinding: a page on evil.example whose name now points at 127.0.0.1.
+    let (status, _, resp) =
+        send(&app, TestRequest::get().uri("/v1/collections").insert_header(("Host", "evil.example:8080"))).await;
+    assert_eq!((status.as_u16(), code(&resp).as_str()), (403, "untrusted_host"));
+    for host in ["127.0.0.1:8080", "localhost:8080", "[::1]:8080"] {
+        let (status, _, _) = send(&app, TestRequest::get().uri("/v1/collections").insert_header(("Host", host))).await;
+        assert_eq!(status, 200, "{host}");
+    }
+    // A cross-site post (another site's page posting to the local server) is refused; the
+    // portal's own posts (same origin) and non-browser clients (no Origin) pass.
+    let post = |origin: Option<&str>| {
+        let req = TestRequest::post()
+            .uri("/v1/collections")
+            .insert_header(("Host", "127.0.0.1:8080"))
+            .set_json(json!({"name": format!("c{}", origin.map_or(0, str::len))}));
+        match origin {
+            Some(o) => req.insert_header(("Origin", o.to_string())),
+            None => req,
+        }
+    };
+    let (status, _, resp) = send(&app, post(Some("https://evil.example"))).await;
+    assert_eq!((status.as_u16(), code(&resp).as_str()), (403, "cross_origin_request"));
+    let (status, _, _) = send(&app, post(Some("http://127.0.0.1:8080"))).await;
+    assert_eq!(status, 201);
+    let (status, _, _) = send(&app, post(None)).await;
+    assert_eq!(status, 201);
 }
