@@ -41,6 +41,11 @@ impl Running {
     pub(super) fn fail(self, error: Error) {
         let _ = self.reply.send(Err(error));
     }
+
+    /// Cache cells this request may still fill (the rest of its prompt and its answer).
+    pub(super) fn cells_to_come(&self, engine: &Engine<'_>) -> usize {
+        (self.prompt_tokens + self.budget).saturating_sub(engine.cached[self.seq].len())
+    }
 }
 
 /// What one step did with a request.
@@ -50,13 +55,15 @@ enum Progress {
 }
 
 impl<'m> Engine<'m> {
-    /// Render and tokenize a request and set one of the free slots up for it (see `pick_slot`).
+    /// Render and tokenize a request and set one of the free slots up for it (see `pick_slot`);
+    /// `reserved`: the cells the running requests may still fill.
     pub(super) fn start(
         &mut self,
         request: GenerationRequest,
         sink: Option<TokenSink>,
         reply: oneshot::Sender<Result<Generation>>,
         mut busy: Vec<bool>,
+        reserved: usize,
     ) -> std::result::Result<Running, (Error, oneshot::Sender<Result<Generation>>)> {
         let prompt = match self.render(&request.messages, true) {
             Ok(text) => self.tokenize(&text),
@@ -75,7 +82,9 @@ impl<'m> Engine<'m> {
         };
         busy[seq] = true;
         let reused = self.adopt_prefix(seq, &prompt);
-        self.make_room(prompt.len() - reused + budget, &busy);
+        // Room for this request and for what the running ones will still write, so that no
+        // step ever finds the cache full.
+        self.make_room(prompt.len() - reused + budget + reserved, &busy);
         let reused = self.cached[seq].len();
         let temperature = request.temperature;
         let sampler = if temperature.is_finite() && temperature > 0.0 {

@@ -145,7 +145,8 @@ fn accept(engine: &mut Engine<'_>, running: &mut Vec<Running>, job: Job) {
             if reply.is_closed() {
                 return;
             }
-            match engine.start(request, sink, reply, engine.busy_slots(running)) {
+            let reserved = running.iter().map(|r| r.cells_to_come(engine)).sum();
+            match engine.start(request, sink, reply, engine.busy_slots(running), reserved) {
                 Ok(r) => running.push(r),
                 Err((e, reply)) => {
                     let _ = reply.send(Err(e));
