@@ -289,6 +289,10 @@ async fn ask(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
     }
     let generator = crate::bootstrap::open_generator(common, &args.generator).await?;
     println!("pyxa bench ask: {} photos in the collection, {} s per measurement", photos.len(), args.seconds);
+    // First, while the model's cache is empty and nothing else runs (as for llama-bench).
+    if let (Some(generator), Some(gguf)) = (&generator, crate::bootstrap::local_gguf(common, &args.generator)?) {
+        decode_speed(generator.as_ref(), &gguf, args.generator.llm_threads, &common.home().root).await?;
+    }
     println!("{:<40} {:>9} {:>9} {:>9}", "measure", "asks/s", "p50 ms", "p99 ms");
     for (label, gen) in [("candidates only (no generation)", None), ("with generation", generator.clone())] {
         if label == "with generation" && gen.is_none() {
@@ -337,9 +341,6 @@ async fn ask(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
             );
         }
         handle.stop(true).await;
-    }
-    if let (Some(generator), Some(gguf)) = (&generator, crate::bootstrap::local_gguf(common, &args.generator)?) {
-        decode_speed(generator.as_ref(), &gguf, args.generator.llm_threads, &common.home().root).await?;
     }
     println!("peak RSS: {:.0} MiB", peak_rss_mib());
     // Close the stores (Qdrant Edge flushes on drop) before removing their files.
