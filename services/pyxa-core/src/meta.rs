@@ -181,6 +181,10 @@ pub struct AnswerRecord {
     pub candidates: serde_json::Value,
     pub citations: serde_json::Value,
     pub created_at: Timestamp,
+    /// The API key that asked (its id), when the server has keys: its conversation is only
+    /// that key's. Not in the answers table: the conversation row keeps it.
+    #[serde(default, skip_serializing)]
+    pub owner: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -191,6 +195,9 @@ pub struct ConversationSummary {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub turns: i64,
+    /// The API key that started it (`None`: made without keys, visible to every caller).
+    #[serde(default, skip_serializing)]
+    pub owner: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -34,6 +34,7 @@ fn answer_from_row(row: &AnyRow) -> Result<AnswerRecord> {
         candidates: text_json("answer candidates", &candidates)?,
         citations: text_json("answer citations", &citations)?,
         created_at: get(row, "created_at")?,
+        owner: None,
     })
 }
 

@@ -14,7 +14,7 @@ const TITLE_CHARS: usize = 80;
 
 macro_rules! conversation_cols {
     () => {
-        "c.id, c.title, c.collection, c.created_at, c.updated_at, \
+        "c.id, c.title, c.collection, c.created_at, c.updated_at, c.owner, \
          (SELECT COUNT(*) FROM answers a WHERE a.conversation_id = c.id) AS turns"
     };
 }
@@ -42,6 +42,7 @@ fn conversation_from_row(row: &AnyRow) -> Result<ConversationSummary> {
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
         turns: get(row, "turns")?,
+        owner: get(row, "owner")?,
     })
 }
 
@@ -50,13 +51,14 @@ fn conversation_from_row(row: &AnyRow) -> Result<ConversationSummary> {
 pub(crate) async fn touch(conn: &mut AnyConnection, answer: &AnswerRecord) -> Result<()> {
     // The write comes first, so SQLite takes its write lock up front (no upgrade deadlock).
     sqlx::query(
-        "INSERT INTO conversations (id, title, collection, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $4) ON CONFLICT (id) DO NOTHING",
+        "INSERT INTO conversations (id, title, collection, created_at, updated_at, owner) \
+         VALUES ($1, $2, $3, $4, $4, $5) ON CONFLICT (id) DO NOTHING",
     )
     .bind(&answer.conversation_id)
     .bind(title_of(&answer.prompt))
     .bind(&answer.collection)
     .bind(answer.created_at)
+    .bind(&answer.owner)
     .execute(&mut *conn)
     .await
     .map_err(db_err)?;

@@ -651,6 +651,7 @@ fn answer(id: &str, conversation: &str, prompt: &str, at: i64, image_vector: Opt
         candidates: json!([{"label": "sparrow", "score": 0.91}, {"label": "wren", "score": 0.05}]),
         citations: json!([{"item_id": "x", "n": 1}]),
         created_at: at,
+        owner: None,
     }
 }
 

@@ -104,8 +104,6 @@ pub enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
-        #[command(flatten)]
-        stores: StoreArgs,
     },
 }
 
@@ -119,11 +117,20 @@ pub enum KeysCommand {
         /// Only these collections (repeat or comma-separate; default: all).
         #[arg(long = "collection", value_delimiter = ',')]
         collections: Vec<String>,
+        #[command(flatten)]
+        stores: StoreArgs,
     },
     /// List keys (never their secrets).
-    List,
+    List {
+        #[command(flatten)]
+        stores: StoreArgs,
+    },
     /// Revoke a key by id.
-    Revoke { id: String },
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        stores: StoreArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -90,6 +90,7 @@ fn inline_history(q: &Question) -> Vec<AnswerRecord> {
             candidates: serde_json::Value::Array(Vec::new()),
             citations: serde_json::Value::Array(Vec::new()),
             created_at: 0,
+            owner: None,
         })
         .collect()
 }
@@ -137,7 +138,7 @@ impl AskService {
         let started = Instant::now();
         let collection = self.kb.collection(&req.collection).await?;
         let question = request::check(req, &collection.settings)?;
-        let mut history = self.history(question.conversation_id.as_deref()).await?;
+        let mut history = self.history(question.conversation_id.as_deref(), question.owner.as_deref()).await?;
         if history.is_empty() {
             history = inline_history(&question);
         }
@@ -229,6 +230,7 @@ impl AskService {
                 candidates: serde_json::to_value(&candidates).map_err(|e| Error::internal("candidates").with_source(e))?,
                 citations: serde_json::to_value(&citations).map_err(|e| Error::internal("citations").with_source(e))?,
                 created_at: pyxa_core::now(),
+                owner: question.owner.clone(),
             })
             .await?;
         Ok(AskResponse {
@@ -248,14 +250,15 @@ impl AskService {
         })
     }
 
-    async fn history(&self, conversation_id: Option<&str>) -> Result<Vec<AnswerRecord>> {
+    /// The conversation's turns; another API key's conversation is not found (as if it did not
+    /// exist: its id tells nothing).
+    async fn history(&self, conversation_id: Option<&str>, owner: Option<&str>) -> Result<Vec<AnswerRecord>> {
         let Some(cid) = conversation_id else { return Ok(Vec::new()) };
-        let (_, turns) = self
-            .kb
-            .meta
-            .get_conversation(cid)
-            .await?
-            .ok_or_else(|| Error::new(ErrorCode::UnknownConversation, format!("no conversation {cid}")))?;
+        let unknown = || Error::new(ErrorCode::UnknownConversation, format!("no conversation {cid}"));
+        let (summary, turns) = self.kb.meta.get_conversation(cid).await?.ok_or_else(unknown)?;
+        if summary.owner.is_some() && summary.owner.as_deref() != owner {
+            return Err(unknown());
+        }
         Ok(turns)
     }
 

@@ -25,6 +25,8 @@ pub struct Question {
     pub prior_turns: Vec<(String, String)>,
     /// The collection's workspace settings (system prompt, temperature, similarity floor).
     pub settings: CollectionSettings,
+    /// The API key asking (its id).
+    pub owner: Option<String>,
 }
 
 /// Whether a question about a photo asks what it shows ("what is this?", "What drink is in the
@@ -78,6 +80,7 @@ pub fn check(req: AskRequest, settings: &CollectionSettings) -> Result<Question>
         language,
         prior_turns: req.prior_turns,
         settings: settings.clone(),
+        owner: req.owner,
     })
 }
 

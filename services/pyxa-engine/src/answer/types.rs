@@ -45,6 +45,8 @@ pub struct AskRequest {
     /// Earlier turns (question, answer) sent with the request, as OpenAI clients do; used when
     /// the request names no stored conversation.
     pub prior_turns: Vec<(String, String)>,
+    /// The API key asking (its id): it alone may continue or read the conversation.
+    pub owner: Option<String>,
 }
 
 impl AskRequest {
@@ -59,6 +61,7 @@ impl AskRequest {
             conversation_id: None,
             language: None,
             prior_turns: Vec::new(),
+            owner: None,
         }
     }
 }

@@ -37,6 +37,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Reindex(args) => runtime.block_on(reindex::reindex(common, args)),
         Command::Bench(args) => runtime.block_on(bench::run(common, args)),
         Command::Eval(args) => runtime.block_on(eval::eval(common, args)),
-        Command::Keys { command, stores } => runtime.block_on(keys::run(command, stores)),
+        Command::Keys { command } => runtime.block_on(keys::run(command)),
     }
 }

@@ -1,6 +1,7 @@
 //! Feedback on answers: `POST /v1/answers/{id}/feedback` teaches the collection.
 
 use actix_web::{web, HttpResponse};
+use pyxa_core::{Error, ErrorCode};
 use pyxa_engine::teach::{FeedbackInput, FeedbackOutcome};
 use serde::Deserialize;
 
@@ -32,9 +33,14 @@ pub async fn feedback(
     body: web::Json<FeedbackBody>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    // Teaching changes the answer's collection: the key must cover it.
+    // Teaching changes the answer's collection: the key must cover it, and the answer must be
+    // in a conversation the key may see (another key's answer is not found).
     if let Some(answer) = state.kb.meta.get_answer(&path).await? {
         caller.check_collection(&answer.collection)?;
+        let owner = state.kb.meta.get_conversation(&answer.conversation_id).await?.and_then(|(summary, _)| summary.owner);
+        if !caller.sees(owner.as_deref()) {
+            return Err(Error::new(ErrorCode::UnknownAnswer, format!("no answer {}", path.as_str())).into());
+        }
     }
     let outcome = state.kb.feedback(&path, FeedbackInput { correct: body.correct, label: body.label }).await?;
     Ok(HttpResponse::Ok().json(outcome))

@@ -81,6 +81,7 @@ fn ask_request(fields: AskFields, image: Option<Vec<u8>>) -> Result<(AskRequest,
         conversation_id: non_empty(fields.conversation_id),
         language,
         prior_turns: Vec::new(),
+        owner: None,
     };
     Ok((request, Loose::flag(fields.stream.as_ref())))
 }
@@ -105,8 +106,9 @@ fn ask_request(fields: AskFields, image: Option<Vec<u8>>) -> Result<(AskRequest,
 )]
 pub async fn ask(state: web::Data<AppState>, caller: Caller, req: HttpRequest, payload: web::Payload) -> ApiResult<HttpResponse> {
     let upload = read_upload::<AskFields>(&req, payload, state.limits.max_upload_bytes).await?;
-    let (request, stream) = ask_request(upload.body, upload.image)?;
+    let (mut request, stream) = ask_request(upload.body, upload.image)?;
     caller.check_collection(&request.collection)?;
+    request.owner = caller.key_id();
     if !stream {
         let response = state.answers.ask(request, None).await?;
         metrics::ASKS.inc();

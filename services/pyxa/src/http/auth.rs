@@ -18,7 +18,7 @@ use super::errors::ApiError;
 use super::AppState;
 
 /// How the server checks keys.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct AuthConfig {
     /// Whether `/v1` needs a key at all.
     pub required: bool,
@@ -26,6 +26,16 @@ pub struct AuthConfig {
     pub admin_key: Option<String>,
     /// `--insecure-no-auth`: without keys, answer any `Host` (else loopback names only).
     pub any_host: bool,
+}
+
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("required", &self.required)
+            .field("admin_key", &self.admin_key.as_ref().map(|_| "<redacted>"))
+            .field("any_host", &self.any_host)
+            .finish()
+    }
 }
 
 /// Who is calling.
@@ -51,6 +61,23 @@ impl Caller {
         match self {
             Caller::Open | Caller::Admin => true,
             Caller::Key(key) => key.covers(collection),
+        }
+    }
+
+    /// The key's id, for a caller with a stored key (the owner of what it starts).
+    pub fn key_id(&self) -> Option<String> {
+        match self {
+            Caller::Key(key) => Some(key.id.clone()),
+            Caller::Open | Caller::Admin => None,
+        }
+    }
+
+    /// Whether the caller may see a conversation started by `owner`: its own, one made without
+    /// a key, or any for the admin and on a server without keys.
+    pub fn sees(&self, owner: Option<&str>) -> bool {
+        match (self, owner) {
+            (Caller::Open | Caller::Admin, _) | (_, None) => true,
+            (Caller::Key(key), Some(owner)) => key.id == owner,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Conversations: `/v1/conversations[/{id}]`.
 
 use actix_web::{web, HttpResponse};
+use pyxa_core::{Error, ErrorCode};
 
 use super::auth::Caller;
 use super::errors::{ApiResult, ErrorBody};
@@ -15,7 +16,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[utoipa::path(get, path = "/v1/conversations", tag = "conversations", summary = "Recent conversations",
     responses((status = 200, body = ConversationList)))]
 pub async fn list_conversations(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
-    let conversations = state.kb.list_conversations().await?.into_iter().filter(|c| caller.covers(&c.collection)).collect();
+    let conversations = state
+        .kb
+        .list_conversations()
+        .await?
+        .into_iter()
+        .filter(|c| caller.covers(&c.collection) && caller.sees(c.owner.as_deref()))
+        .collect();
     Ok(HttpResponse::Ok().json(ConversationList { conversations }))
 }
 
@@ -24,6 +31,9 @@ pub async fn list_conversations(state: web::Data<AppState>, caller: Caller) -> A
     responses((status = 200, body = ConversationView), (status = 404, body = ErrorBody)))]
 pub async fn get_conversation(state: web::Data<AppState>, caller: Caller, path: web::Path<String>) -> ApiResult<HttpResponse> {
     let conversation = state.kb.conversation(&path).await?;
+    if !caller.sees(conversation.summary.owner.as_deref()) {
+        return Err(Error::new(ErrorCode::UnknownConversation, format!("no conversation {}", path.as_str())).into());
+    }
     caller.check_collection(&conversation.summary.collection)?;
     Ok(HttpResponse::Ok().json(ConversationView::from(conversation)))
 }

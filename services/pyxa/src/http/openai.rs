@@ -211,6 +211,7 @@ pub async fn chat_completions(
         None => None,
     };
     let mut request = AskRequest::new(collection_for_model(body.model.as_deref()), prompt, image);
+    request.owner = caller.key_id();
     request.mode = body.mode.as_deref().map(Mode::parse).transpose()?;
     request.prior_turns = prior_turns(&body.messages);
     let response = state.answers.ask(request, None).await?;

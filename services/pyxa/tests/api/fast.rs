@@ -575,6 +575,38 @@ async fn api_keys_scopes_and_collections_are_enforced_on_every_v1_route() {
         assert_eq!((status.as_u16(), code(&resp).as_str()), (403, "collection_denied"));
     }
 
+    // A conversation is its key's: another key (even for the same collection) neither lists,
+    // reads nor continues it; the admin sees it.
+    let (_, _, resp) = send(
+        &app,
+        with(
+            TestRequest::post().uri("/v1/ask").set_json(json!({"collection": "a", "prompt": "What is the cat called?"})),
+            &a_key,
+        ),
+    )
+    .await;
+    let conversation = json_of(&resp)["conversation_id"].as_str().unwrap().to_string();
+    let (_, _, resp) = send(&app, make(json!(["read", "ask"]), json!(["a"]))).await;
+    let other_key = json_of(&resp)["key"].as_str().unwrap().to_string();
+    let listed = |key: &str| with(TestRequest::get().uri("/v1/conversations"), key);
+    let ids = |resp: &[u8]| -> Vec<String> {
+        json_of(resp)["conversations"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()).collect()
+    };
+    let (_, _, resp) = send(&app, listed(&a_key)).await;
+    assert!(ids(&resp).contains(&conversation));
+    let (_, _, resp) = send(&app, listed(&other_key)).await;
+    assert!(ids(&resp).is_empty(), "{}", String::from_utf8_lossy(&resp));
+    let (_, _, resp) = send(&app, listed("admin-secret")).await;
+    assert!(ids(&resp).contains(&conversation));
+    let (status, _, resp) =
+        send(&app, with(TestRequest::get().uri(&format!("/v1/conversations/{conversation}")), &other_key)).await;
+    assert_eq!((status.as_u16(), code(&resp).as_str()), (404, "unknown_conversation"));
+    let follow_up = json!({"collection": "a", "prompt": "And her colour?", "conversation_id": conversation});
+    let (status, _, resp) = send(&app, with(TestRequest::post().uri("/v1/ask").set_json(follow_up.clone()), &other_key)).await;
+    assert_eq!((status.as_u16(), code(&resp).as_str()), (404, "unknown_conversation"));
+    let (status, _, _) = send(&app, with(TestRequest::post().uri("/v1/ask").set_json(follow_up), &a_key)).await;
+    assert_eq!(status, 200);
+
     // X-Api-Key works too; a revoked key is refused at once.
     let id = reader["id"].as_str().unwrap();
     let (status, _, _) =
