@@ -117,7 +117,14 @@ pub(super) fn worker(
                     }
                 }
             };
-            accept(&mut engine, &mut running, job);
+            // A panic while taking a job (say, in tokenization) leaves the cache in doubt: the
+            // running requests fail with it, and the thread goes on.
+            if catch_unwind(AssertUnwindSafe(|| accept(&mut engine, &mut running, job))).is_err() {
+                for r in running.drain(..) {
+                    r.fail(Error::internal("the local language model panicked"));
+                }
+                engine.reset();
+            }
         }
         if running.is_empty() {
             if !open {
@@ -157,11 +164,14 @@ fn accept(engine: &mut Engine<'_>, running: &mut Vec<Running>, job: Job) {
             if reply.is_closed() {
                 return;
             }
-            let busy = engine.busy_slots(running);
+            let mut busy = engine.busy_slots(running);
             let Some(seq) = busy.iter().position(|b| !b) else {
                 let _ = reply.send(Err(Error::overloaded("every slot of the local language model is busy")));
                 return;
             };
+            busy[seq] = true;
+            let reserved: usize = running.iter().map(|r| r.cells_to_come(engine)).sum();
+            engine.make_room(engine.n_ctx + reserved, &busy);
             let result = catch_unwind(AssertUnwindSafe(|| engine.score(seq, &messages, &candidates, &reply)))
                 .unwrap_or_else(|_| Err(Error::internal("the local language model panicked")));
             if matches!(&result, Err(e) if e.kind == ErrorKind::Internal) {
