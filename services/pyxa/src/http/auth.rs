@@ -184,7 +184,10 @@ fn check_browser_origin(req: &ServiceRequest, loopback_only: bool) -> Result<(),
 async fn authorize(req: &ServiceRequest) -> Result<Caller, Error> {
     let Some(state) = req.app_data::<web::Data<AppState>>() else { return Ok(Caller::Open) };
     check_browser_origin(req, !state.auth.required && !state.auth.any_host)?;
-    if !state.auth.required || is_photo_read(req.method(), req.path()) {
+    // The path as the router matches it (percent-encoded letters decoded): `/v1/%6Beys` is
+    // `/v1/keys` here too.
+    let path = req.match_info().as_str().to_string();
+    if !state.auth.required || is_photo_read(req.method(), &path) {
         return Ok(Caller::Open);
     }
     let Some(key) = presented_key(req) else {
@@ -200,11 +203,11 @@ async fn authorize(req: &ServiceRequest) -> Result<Caller, Error> {
             None => return Err(Error::new(ErrorCode::InvalidApiKey, "the API key is not valid (unknown or revoked)")),
         },
     };
-    let scope = required_scope(req.method(), req.path());
+    let scope = required_scope(req.method(), &path);
     if !caller.allows(scope) {
         return Err(Error::new(ErrorCode::ScopeDenied, format!("this API key lacks the `{}` scope", scope.as_str())));
     }
-    if let Some(collection) = path_collection(req.path()) {
+    if let Some(collection) = path_collection(&path) {
         // A percent-encoded name is compared as sent: a limited key is refused rather than
         // risk decoding it differently from the router.
         if !caller.covers(collection) {

@@ -530,6 +530,11 @@ async fn api_keys_scopes_and_collections_are_enforced_on_every_v1_route() {
     assert_eq!(listed["keys"].as_array().unwrap().len(), 2);
     assert!(!String::from_utf8_lossy(&resp).contains(&read_key[5..]), "a listed key shows its secret");
 
+    // Percent-encoded letters route like plain ones, and are checked like them.
+    let (status, _, _) = send(&app, with(TestRequest::get().uri("/v1/%6Beys"), "admin-secret")).await;
+    assert_eq!(status, 200, "the router decodes %6B");
+    let (status, _, resp) = send(&app, with(TestRequest::get().uri("/v1/%6Beys"), &read_key)).await;
+    assert_eq!((status.as_u16(), code(&resp).as_str()), (403, "scope_denied"));
     // A read key reads, but cannot write, ask, teach or manage keys.
     let (status, _, _) = send(&app, with(TestRequest::get().uri("/v1/collections/a/items"), &read_key)).await;
     assert_eq!(status, 200);
@@ -564,6 +569,7 @@ async fn api_keys_scopes_and_collections_are_enforced_on_every_v1_route() {
     assert_eq!(names, vec!["a".to_string()]);
     for req in [
         TestRequest::get().uri("/v1/collections/b/items"),
+        TestRequest::get().uri("/v1/collections/%62/items"),
         TestRequest::post().uri("/v1/collections/b/items").set_json(note.clone()),
         TestRequest::post().uri("/v1/ask").set_json(json!({"collection": "b", "prompt": "What is the cat called?"})),
         TestRequest::post().uri("/v1/search").set_json(json!({"collection": "b", "text": "cat"})),
