@@ -35,11 +35,15 @@ fn encoder() -> Arc<OnnxEncoder> {
     .clone()
 }
 
+/// One model for the tests of this binary, which run at once: one slot, so that each question
+/// is decoded alone and gets the same greedy answer whatever the other tests ask (batched with
+/// others, llama.cpp's sums differ slightly and the small model's words can change).
 fn local_llm() -> Arc<dyn Generator> {
     static G: OnceLock<Arc<dyn Generator>> = OnceLock::new();
     G.get_or_init(|| {
         let path = std::env::var_os("PYXA_TEST_GGUF").map(PathBuf::from).unwrap_or_else(|| home().default_gguf());
-        Arc::new(pyxa_llm::LocalGenerator::load(&path, pyxa_llm::LocalConfig::default()).expect("GGUF loads"))
+        let config = pyxa_llm::LocalConfig { parallel: 1, ..pyxa_llm::LocalConfig::default() };
+        Arc::new(pyxa_llm::LocalGenerator::load(&path, config).expect("GGUF loads"))
     })
     .clone()
 }
