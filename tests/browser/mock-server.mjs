@@ -461,7 +461,12 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', frontendDi
       const name = decodeURIComponent(mm[1]);
       needCollection(name);
       if (req.method === 'GET') {
-        const docs = state.documents.filter((d) => d.collection === name).sort((a, b) => b.created_at.localeCompare(a.created_at));
+        // Newest first; two uploads in the same millisecond keep their upload order (newest first too).
+        const docs = state.documents
+          .map((d, i) => [d, i])
+          .filter(([d]) => d.collection === name)
+          .sort(([a, i], [b, j]) => b.created_at.localeCompare(a.created_at) || j - i)
+          .map(([d]) => d);
         return json(res, 200, { documents: docs.map(docJson) });
       }
       if (req.method === 'POST') return json(res, 201, docJson(await addDocument(req, name, body)));
