@@ -164,12 +164,8 @@ impl<'m> Engine<'m> {
         let firsts = match self.decode(&feeds) {
             Ok(firsts) => firsts,
             Err(e) => {
-                // The cache no longer matches what the requests expect: fail them all and start
-                // clean.
-                for r in running.drain(..) {
-                    let _ = r.reply.send(Err(e.clone()));
-                }
-                self.reset();
+                // The cache no longer matches what the requests expect.
+                self.fail_all(running, e);
                 return 0;
             }
         };
@@ -262,6 +258,15 @@ impl<'m> Engine<'m> {
         self.clock += 1;
         self.last_used[seq] = self.clock;
         Some(seq)
+    }
+
+    /// Fails every running request with `error` and starts from an empty cache (after a failed
+    /// decode or a panic, what the cache holds is in doubt).
+    pub(super) fn fail_all(&mut self, running: &mut Vec<Running>, error: Error) {
+        for r in running.drain(..) {
+            r.fail(error.clone());
+        }
+        self.reset();
     }
 
     /// Whether slot `seq` is taken by one of `running`.

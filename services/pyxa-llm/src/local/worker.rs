@@ -120,10 +120,7 @@ pub(super) fn worker(
             // A panic while taking a job (say, in tokenization) leaves the cache in doubt: the
             // running requests fail with it, and the thread goes on.
             if catch_unwind(AssertUnwindSafe(|| accept(&mut engine, &mut running, job))).is_err() {
-                for r in running.drain(..) {
-                    r.fail(Error::internal("the local language model panicked"));
-                }
-                engine.reset();
+                engine.fail_all(&mut running, panicked());
             }
         }
         if running.is_empty() {
@@ -133,15 +130,21 @@ pub(super) fn worker(
             continue;
         }
         let decoded = catch_unwind(AssertUnwindSafe(|| engine.step(&mut running))).unwrap_or_else(|_| {
-            for r in running.drain(..) {
-                r.fail(Error::internal("the local language model panicked"));
-            }
-            engine.reset();
+            engine.fail_all(&mut running, panicked());
             0
         });
         stats.record_step(decoded);
     }
     tracing::debug!("local language model thread stopped");
+}
+
+fn panicked() -> Error {
+    Error::internal("the local language model panicked")
+}
+
+/// Cache cells the running requests may still fill.
+fn reserved(engine: &Engine<'_>, running: &[Running]) -> usize {
+    running.iter().map(|r| r.cells_to_come(engine)).sum()
 }
 
 /// Start a generation on a free slot, or run a scoring job there to completion (scoring is
@@ -152,8 +155,7 @@ fn accept(engine: &mut Engine<'_>, running: &mut Vec<Running>, job: Job) {
             if reply.is_closed() {
                 return;
             }
-            let reserved = running.iter().map(|r| r.cells_to_come(engine)).sum();
-            match engine.start(request, sink, reply, engine.busy_slots(running), reserved) {
+            match engine.start(request, sink, reply, engine.busy_slots(running), reserved(engine, running)) {
                 Ok(r) => running.push(r),
                 Err((e, reply)) => {
                     let _ = reply.send(Err(e));
@@ -170,10 +172,9 @@ fn accept(engine: &mut Engine<'_>, running: &mut Vec<Running>, job: Job) {
                 return;
             };
             busy[seq] = true;
-            let reserved: usize = running.iter().map(|r| r.cells_to_come(engine)).sum();
-            engine.make_room(engine.n_ctx + reserved, &busy);
+            engine.make_room(engine.n_ctx + reserved(engine, running), &busy);
             let result = catch_unwind(AssertUnwindSafe(|| engine.score(seq, &messages, &candidates, &reply)))
-                .unwrap_or_else(|_| Err(Error::internal("the local language model panicked")));
+                .unwrap_or_else(|_| Err(panicked()));
             if matches!(&result, Err(e) if e.kind == ErrorKind::Internal) {
                 engine.forget(seq);
             }
