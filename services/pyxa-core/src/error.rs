@@ -25,6 +25,8 @@ pub enum ErrorKind {
     Forbidden,
     /// The request conflicts with stored state (duplicate item, existing collection).
     Conflict,
+    /// The client sent its request too slowly (headers or body past their deadline).
+    ClientTimeout,
     /// A bounded queue is full: retry later.
     Overloaded,
     /// A dependency (vector store, database, LLM server) is unreachable or failing.
@@ -149,6 +151,7 @@ error_codes! {
     LlmConfigInvalid = "llm_config_invalid", Setup;
     LlmLoadFailed = "llm_load_failed", Setup;
     LlmModelMissing = "llm_model_missing", Setup;
+    LlmQueueTimeout = "llm_queue_timeout", Overloaded;
     LlmTimeout = "llm_timeout", Timeout;
     LlmUnavailable = "llm_unavailable", Unavailable;
     LlmUpstreamError = "llm_upstream_error", Unavailable;
@@ -171,9 +174,11 @@ error_codes! {
     PromptTooLong = "prompt_too_long", InvalidInput;
     ProvisioningFailed = "provisioning_failed", Setup;
     RemoteImagesDisabled = "remote_images_disabled", InvalidInput;
+    RequestTimeout = "request_timeout", ClientTimeout;
     RouteNotFound = "route_not_found", NotFound;
     ScopeDenied = "scope_denied", Forbidden;
     ScoringUnsupported = "scoring_unsupported", Unavailable;
+    TooManyParts = "too_many_parts", TooLarge;
     UnknownAnswer = "unknown_answer", NotFound;
     UnknownApiKey = "unknown_api_key", NotFound;
     UnknownArtifact = "unknown_artifact", InvalidInput;

@@ -83,6 +83,7 @@ pub struct OnnxEncoder {
     image_tx: mpsc::Sender<ImageJob>,
     text_tx: mpsc::Sender<TextJob>,
     limits: DecodeLimits,
+    max_batch: usize,
 }
 
 impl OnnxEncoder {
@@ -145,6 +146,7 @@ impl OnnxEncoder {
             image_tx,
             text_tx,
             limits: config.decode_limits,
+            max_batch,
         }))
     }
 
@@ -219,15 +221,20 @@ impl Encoder for OnnxEncoder {
     }
 
     async fn encode_texts(&self, texts: Vec<String>) -> Result<Vec<Embedding>> {
-        let mut pending = Vec::with_capacity(texts.len());
-        for text in texts {
-            let (reply, rx) = oneshot::channel();
-            self.text_tx.try_send(TextJob { text, reply }).map_err(queue_error)?;
-            pending.push(rx);
-        }
-        let mut out = Vec::with_capacity(pending.len());
-        for rx in pending {
-            out.push(rx.await.map_err(|_| Error::internal("text encoder thread stopped"))??);
+        // One batch at a time: a long list (a collection's hundred labels) waits for its own
+        // batches instead of filling the shared queue and being refused.
+        let mut out = Vec::with_capacity(texts.len());
+        let mut texts = texts.into_iter().peekable();
+        while texts.peek().is_some() {
+            let mut pending = Vec::with_capacity(self.max_batch);
+            for text in texts.by_ref().take(self.max_batch) {
+                let (reply, rx) = oneshot::channel();
+                self.text_tx.try_send(TextJob { text, reply }).map_err(queue_error)?;
+                pending.push(rx);
+            }
+            for rx in pending {
+                out.push(rx.await.map_err(|_| Error::internal("text encoder thread stopped"))??);
+            }
         }
         Ok(out)
     }

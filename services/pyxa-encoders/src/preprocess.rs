@@ -5,7 +5,7 @@ use pyxa_core::ErrorCode;
 use std::io::Cursor;
 
 use fast_image_resize::{self as fr, images::Image as FrImage, FilterType, PixelType, ResizeAlg, ResizeOptions};
-use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+use image::{DynamicImage, GenericImageView, ImageDecoder, ImageFormat, ImageReader, Limits};
 use pyxa_core::{Error, Result};
 use pyxa_models::manifest::{Interpolation, Preprocess, View};
 
@@ -15,12 +15,55 @@ pub struct DecodeLimits {
     pub max_bytes: usize,
     pub max_side: u32,
     pub max_pixels: u64,
+    /// Most memory one decode may need (decoded pixels plus the RGB copy), estimated from the
+    /// header before anything is allocated.
+    pub max_decode_bytes: u64,
 }
 
 impl Default for DecodeLimits {
     fn default() -> Self {
-        // 40 MP covers every phone camera; a 20000x20000 "bomb" is 400 MP.
-        Self { max_bytes: 25 * 1024 * 1024, max_side: 16_384, max_pixels: 40_000_000 }
+        // 40 MP covers every phone camera; a 20000x20000 "bomb" is 400 MP. 256 MiB takes a
+        // 40 MP JPEG or a 30 MP PNG with alpha, not a 40 MP 16-bit one.
+        Self { max_bytes: 25 * 1024 * 1024, max_side: 16_384, max_pixels: 40_000_000, max_decode_bytes: 256 << 20 }
+    }
+}
+
+/// Memory all decodes in the process may hold at once, and how many may run at once: a burst
+/// of large photos waits its turn instead of exhausting memory.
+const DECODE_MEMORY_BUDGET: u64 = 768 << 20;
+const MAX_CONCURRENT_DECODES: usize = 4;
+
+/// The process-wide decode budget. Decodes run on blocking threads, so this blocks.
+struct DecodeBudget {
+    in_use: std::sync::Mutex<(u64, usize)>,
+    freed: std::sync::Condvar,
+}
+
+static DECODE_BUDGET: DecodeBudget = DecodeBudget { in_use: std::sync::Mutex::new((0, 0)), freed: std::sync::Condvar::new() };
+
+/// A share of the decode budget, returned when dropped.
+struct DecodeShare(u64);
+
+impl DecodeBudget {
+    fn take(&'static self, bytes: u64) -> DecodeShare {
+        // One decode larger than the whole budget still runs, alone.
+        let bytes = bytes.min(DECODE_MEMORY_BUDGET);
+        let mut in_use = self.in_use.lock().unwrap_or_else(|p| p.into_inner());
+        while in_use.1 >= MAX_CONCURRENT_DECODES || in_use.0 + bytes > DECODE_MEMORY_BUDGET {
+            in_use = self.freed.wait(in_use).unwrap_or_else(|p| p.into_inner());
+        }
+        in_use.0 += bytes;
+        in_use.1 += 1;
+        DecodeShare(bytes)
+    }
+}
+
+impl Drop for DecodeShare {
+    fn drop(&mut self) {
+        let mut in_use = DECODE_BUDGET.in_use.lock().unwrap_or_else(|p| p.into_inner());
+        in_use.0 -= self.0;
+        in_use.1 -= 1;
+        DECODE_BUDGET.freed.notify_all();
     }
 }
 
@@ -81,6 +124,15 @@ fn header(bytes: &[u8], limits: DecodeLimits) -> Result<(ImageFormat, impl Image
             limits.max_pixels, limits.max_side
         )));
     }
+    let needs = decode_bytes(&decoder);
+    if needs > limits.max_decode_bytes {
+        return Err(too_large(format!(
+            "decoding this {width}x{height} {:?} image needs {} MiB; the limit is {} MiB",
+            decoder.color_type(),
+            needs >> 20,
+            limits.max_decode_bytes >> 20
+        )));
+    }
     // After the size checks: a huge image is refused as too large even when it is also cut off.
     check_complete(format, bytes)?;
     Ok((format, decoder))
@@ -116,10 +168,13 @@ fn check_complete(format: ImageFormat, bytes: &[u8]) -> Result<()> {
 /// Decodes jpeg/png/webp/gif (first frame), applies EXIF orientation, flattens alpha on white.
 pub fn decode(bytes: &[u8], limits: DecodeLimits) -> Result<DecodedImage> {
     let (format, mut decoder) = header(bytes, limits)?;
+    let _share = DECODE_BUDGET.take(decode_bytes(&decoder));
     let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| map_decode_error(e, limits))?;
-    img.apply_orientation(orientation);
-    Ok(DecodedImage { rgb: flatten_on_white(img), format })
+    let img = DynamicImage::from_decoder(decoder).map_err(|e| map_decode_error(e, limits))?;
+    // Rotated after flattening: the 8-bit RGB copy is the smallest one to rotate.
+    let mut rgb = DynamicImage::ImageRgb8(flatten_on_white(img));
+    rgb.apply_orientation(orientation);
+    Ok(DecodedImage { rgb: rgb.into_rgb8(), format })
 }
 
 fn map_decode_error(e: image::ImageError, limits: DecodeLimits) -> Error {
@@ -132,14 +187,21 @@ fn map_decode_error(e: image::ImageError, limits: DecodeLimits) -> Error {
     }
 }
 
+/// Memory a decode needs: the decoder's pixel buffer plus the 8-bit RGB image made from it
+/// (rotation by EXIF orientation may need one more RGB copy).
+fn decode_bytes(decoder: &impl ImageDecoder) -> u64 {
+    let (w, h) = decoder.dimensions();
+    decoder.total_bytes() + 2 * 3 * u64::from(w) * u64::from(h)
+}
+
 fn flatten_on_white(img: DynamicImage) -> image::RgbImage {
     if !img.color().has_alpha() {
         return img.into_rgb8();
     }
-    let rgba = img.into_rgba8();
-    let (w, h) = rgba.dimensions();
+    let (w, h) = (img.width(), img.height());
     let mut out = image::RgbImage::new(w, h);
-    for (dst, src) in out.pixels_mut().zip(rgba.pixels()) {
+    // Pixel by pixel, so a 16-bit photo never gets a whole 8-bit RGBA copy.
+    for (dst, (_, _, src)) in out.pixels_mut().zip(img.pixels()) {
         let a = u32::from(src[3]);
         for c in 0..3 {
             // Integer blend with rounding: c*a + 255*(255-a), divided by 255.

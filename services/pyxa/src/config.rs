@@ -197,6 +197,10 @@ pub struct GeneratorArgs {
     /// Questions that may wait for a free slot; beyond that the answer is 429 with Retry-After.
     #[arg(long, env = "PYXA_LLM_QUEUE", default_value_t = 16)]
     pub llm_queue: usize,
+    /// Seconds a question may wait for a free slot of the local generator; then it is answered
+    /// 429 `llm_queue_timeout` with Retry-After.
+    #[arg(long, env = "PYXA_LLM_MAX_WAIT_SECS", default_value_t = 30)]
+    pub llm_max_wait_secs: u64,
     /// Base URL of the OpenAI-compatible server, e.g. http://localhost:11434/v1.
     #[arg(long, env = "PYXA_OPENAI_BASE_URL")]
     pub openai_base_url: Option<String>,

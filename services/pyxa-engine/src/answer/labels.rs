@@ -8,6 +8,8 @@ use pyxa_core::{BuiltinClass, Embedding, Encoder, Error, Result};
 
 /// Past this many labels the cache starts over (a bound, not a tuning knob).
 const MAX_CACHED_LABELS: usize = 50_000;
+/// Labels encoded per request to the encoder.
+const LABELS_PER_CHUNK: usize = 32;
 
 #[derive(Clone, Default)]
 pub struct LabelEmbeddings {
@@ -23,15 +25,19 @@ impl LabelEmbeddings {
             labels.iter().filter(|l| !cache.contains_key(*l)).cloned().collect()
         };
         let mut fresh: HashMap<String, Embedding> = HashMap::new();
-        if !missing.is_empty() {
-            let prompts = missing.iter().map(|l| crate::zeroshot::label_prompt(l)).collect();
+        // In chunks, each cached as it comes: work done survives a later chunk's failure (say,
+        // a busy encoder), so the next ask carries on where this one stopped.
+        for chunk in missing.chunks(LABELS_PER_CHUNK) {
+            let prompts = chunk.iter().map(|l| crate::zeroshot::label_prompt(l)).collect();
             let vectors = encoder.encode_texts(prompts).await?;
-            fresh = missing.into_iter().zip(vectors).collect();
             let mut cache = self.cache.lock().map_err(|_| poisoned())?;
-            if cache.len() + fresh.len() > MAX_CACHED_LABELS {
+            if cache.len() + chunk.len() > MAX_CACHED_LABELS {
                 cache.clear();
             }
-            cache.extend(fresh.iter().map(|(k, v)| (k.clone(), v.clone())));
+            for (label, vector) in chunk.iter().zip(vectors) {
+                cache.insert(label.clone(), vector.clone());
+                fresh.insert(label.clone(), vector);
+            }
         }
         let cache = self.cache.lock().map_err(|_| poisoned())?;
         labels

@@ -44,6 +44,9 @@ pub struct LocalConfig {
     /// Requests that may wait for a free slot; beyond that `generate`/`score` fail with
     /// `ErrorKind::Overloaded`.
     pub queue_capacity: usize,
+    /// Longest a generation may wait for a slot; then it fails with `llm_queue_timeout`
+    /// (`ErrorKind::Overloaded`), so a client under load hears "retry later" instead of hanging.
+    pub max_wait: std::time::Duration,
     /// Sampling seed when temperature > 0; `None` draws a fresh random seed per request.
     pub seed: Option<u32>,
     /// Route llama.cpp's own log lines to `tracing` (target `llama-cpp-2`) instead of stderr;
@@ -59,6 +62,7 @@ impl Default for LocalConfig {
             batch_size: 512,
             parallel: 8,
             queue_capacity: 16,
+            max_wait: std::time::Duration::from_secs(30),
             seed: None,
             log_to_tracing: true,
         }
@@ -82,6 +86,7 @@ pub struct LocalGenerator {
     info: GeneratorInfo,
     context_size: usize,
     stats: Arc<LocalStats>,
+    max_wait: std::time::Duration,
 }
 
 /// What the model thread has done so far: how well requests were batched.
@@ -128,8 +133,18 @@ impl std::fmt::Debug for LocalGenerator {
 }
 
 enum Job {
-    Generate { request: GenerationRequest, sink: Option<TokenSink>, reply: oneshot::Sender<Result<Generation>> },
-    Score { messages: Vec<ChatMessage>, candidates: Vec<String>, reply: oneshot::Sender<Result<Vec<f64>>> },
+    Generate {
+        request: GenerationRequest,
+        sink: Option<TokenSink>,
+        /// Told when the request gets its slot (the wait for one has a deadline).
+        started: oneshot::Sender<()>,
+        reply: oneshot::Sender<Result<Generation>>,
+    },
+    Score {
+        messages: Vec<ChatMessage>,
+        candidates: Vec<String>,
+        reply: oneshot::Sender<Result<Vec<f64>>>,
+    },
 }
 
 fn backend(log_to_tracing: bool) -> Result<&'static LlamaBackend> {
@@ -161,13 +176,14 @@ impl LocalGenerator {
         let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel(1);
         let stats = Arc::new(LocalStats::default());
         let worker_stats = stats.clone();
+        let max_wait = config.max_wait;
         std::thread::Builder::new()
             .name("pyxa-llm".into())
             .spawn(move || worker::worker(backend, path, config, ready_tx, rx, worker_stats))
             .map_err(|e| Error::new(ErrorCode::LlmLoadFailed, format!("cannot start the model thread: {e}")))?;
         let (info, context_size) =
             ready_rx.recv().map_err(|_| Error::new(ErrorCode::LlmLoadFailed, "the model thread died while loading"))??;
-        Ok(Self { queue, info, context_size, stats })
+        Ok(Self { queue, info, context_size, stats, max_wait })
     }
 
     /// The context window one request may use (prompt + answer tokens).
@@ -204,7 +220,16 @@ impl Generator for LocalGenerator {
 
     async fn generate(&self, request: GenerationRequest, on_token: Option<TokenSink>) -> Result<Generation> {
         let (reply, rx) = oneshot::channel();
-        self.submit(Job::Generate { request, sink: on_token, reply })?;
+        let (started, has_started) = oneshot::channel();
+        self.submit(Job::Generate { request, sink: on_token, started, reply })?;
+        // An error before the start drops `started` too; the reply then says what happened.
+        if tokio::time::timeout(self.max_wait, has_started).await.is_err() {
+            // Dropping `rx` closes the reply: the model thread skips the job when it comes up.
+            return Err(Error::new(
+                ErrorCode::LlmQueueTimeout,
+                format!("the local language model had no free slot for {} s; try again", self.max_wait.as_secs()),
+            ));
+        }
         rx.await.map_err(|_| worker_gone())?
     }
 

@@ -151,8 +151,8 @@ fn reserved(engine: &Engine<'_>, running: &[Running]) -> usize {
 /// rare: tests and tools, not the answer path).
 fn accept(engine: &mut Engine<'_>, running: &mut Vec<Running>, job: Job) {
     match job {
-        Job::Generate { request, sink, reply } => {
-            if reply.is_closed() {
+        Job::Generate { request, sink, started, reply } => {
+            if reply.is_closed() || started.send(()).is_err() {
                 return;
             }
             match engine.start(request, sink, reply, engine.busy_slots(running), reserved(engine, running)) {

@@ -159,6 +159,7 @@ pub async fn open_generator(common: &CommonArgs, args: &GeneratorArgs) -> Result
                 parallel: args.llm_parallel,
                 context_size: args.llm_context,
                 queue_capacity: args.llm_queue,
+                max_wait: std::time::Duration::from_secs(args.llm_max_wait_secs),
                 ..Default::default()
             };
             let generator = tokio::task::spawn_blocking(move || pyxa_llm::LocalGenerator::load(&path, config)).await??;

@@ -301,7 +301,7 @@ async fn ask(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
         let settings = pyxa_engine::AnswerSettings { max_answer_tokens: args.generator.max_answer_tokens, ..Default::default() };
         let state = AppState {
             app: App::new(kb.clone(), gen, settings),
-            limits: HttpLimits { max_upload_bytes: 25 << 20, allow_remote_images: false },
+            limits: HttpLimits { max_upload_bytes: 25 << 20, allow_remote_images: false, ..HttpLimits::default() },
             auth: Default::default(),
         };
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;

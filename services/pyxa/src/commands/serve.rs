@@ -38,7 +38,11 @@ pub async fn serve(common: CommonArgs, args: ServeArgs) -> Result<()> {
     }
     let state = AppState {
         app,
-        limits: HttpLimits { max_upload_bytes: args.max_upload_bytes, allow_remote_images: args.allow_remote_images },
+        limits: HttpLimits {
+            max_upload_bytes: args.max_upload_bytes,
+            allow_remote_images: args.allow_remote_images,
+            ..HttpLimits::default()
+        },
         auth,
     };
     let listener =

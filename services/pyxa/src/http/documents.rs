@@ -63,7 +63,10 @@ pub async fn add_document(
     // Check the collection before reading a possibly large upload.
     state.kb.collection(&path).await?;
     let file = read_one_file(&req, payload, "file", MAX_DOCUMENT_BYTES).await?;
-    let document = state.kb.add_document(&path, &file.file_name, file.bytes).await?;
+    // Once the upload is received it is finished (or rolled back) even if the client leaves.
+    let kb = state.kb.clone();
+    let collection = path.into_inner();
+    let document = super::detached(async move { kb.add_document(&collection, &file.file_name, file.bytes).await }).await?;
     metrics::ITEMS_INGESTED.inc_by(document.passages.max(0) as u64);
     Ok(HttpResponse::Created().json(DocumentView::from(&document)))
 }

@@ -46,8 +46,9 @@ pub fn status_for(kind: ErrorKind) -> StatusCode {
         ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
         ErrorKind::Forbidden => StatusCode::FORBIDDEN,
         ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::ClientTimeout => StatusCode::REQUEST_TIMEOUT,
         ErrorKind::Overloaded => StatusCode::TOO_MANY_REQUESTS,
-        ErrorKind::Unavailable => StatusCode::BAD_GATEWAY,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
         ErrorKind::Setup => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -57,7 +58,7 @@ pub fn status_for(kind: ErrorKind) -> StatusCode {
 fn retry_after(kind: ErrorKind) -> Option<u32> {
     match kind {
         ErrorKind::Overloaded => Some(RETRY_AFTER_OVERLOADED_SECS),
-        ErrorKind::Unavailable | ErrorKind::Timeout => Some(RETRY_AFTER_UNAVAILABLE_SECS),
+        ErrorKind::Unavailable | ErrorKind::Timeout | ErrorKind::Setup => Some(RETRY_AFTER_UNAVAILABLE_SECS),
         _ => None,
     }
 }
@@ -113,11 +114,12 @@ impl ResponseError for ApiError {
 /// Errors actix raises before a handler runs (bad JSON, bad path, body too large) get the same
 /// JSON shape and stable codes.
 pub fn json_config(limit: usize) -> actix_web::web::JsonConfig {
-    actix_web::web::JsonConfig::default().limit(limit).error_handler(|err, _req| {
+    actix_web::web::JsonConfig::default().limit(limit).error_handler(|err, req| {
         use actix_web::error::JsonPayloadError as E;
         let e = match &err {
             E::OverflowKnownLength { .. } | E::Overflow { .. } => Error::new(ErrorCode::BodyTooLarge, err.to_string()),
             E::ContentType => Error::new(ErrorCode::UnsupportedContentType, "expected Content-Type: application/json"),
+            E::Payload(_) => super::body::tripped(req, ErrorCode::InvalidBody, &err),
             _ => Error::new(ErrorCode::InvalidJson, err.to_string()),
         };
         ApiError(e).into()
@@ -158,6 +160,7 @@ pub fn json_error_bodies<B: MessageBody + 'static>(res: ServiceResponse<B>) -> a
         StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
         StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::BodyTooLarge,
         StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => ErrorCode::HeadersTooLarge,
+        StatusCode::REQUEST_TIMEOUT => ErrorCode::RequestTimeout,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedContentType,
         s if s.is_client_error() => ErrorCode::InvalidRequest,
         _ => ErrorCode::Internal,
@@ -188,6 +191,7 @@ mod tests {
             ErrorKind::Unauthorized,
             ErrorKind::Forbidden,
             ErrorKind::Conflict,
+            ErrorKind::ClientTimeout,
             ErrorKind::Overloaded,
         ] {
             assert!(status_for(kind).is_client_error(), "{kind:?}");

@@ -8,12 +8,18 @@ use actix_web::{web, HttpRequest};
 use base64::Engine as _;
 use futures::{StreamExt, TryStreamExt};
 use pyxa_core::{Error, ErrorCode, Result};
+
+use super::body::tripped;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 /// Largest non-file multipart field.
 const MAX_FIELD_BYTES: usize = 64 * 1024;
+/// Largest sum of a form's non-file fields (or a JSON body's fields besides the photo).
+pub const MAX_NON_FILE_BYTES: usize = 256 * 1024;
+/// Most parts a form may have; pyxa's forms have at most a handful.
+const MAX_PARTS: usize = 32;
 
 /// A typed body and the photo that came with it.
 pub struct Upload<T> {
@@ -27,7 +33,7 @@ pub async fn read_upload<T: DeserializeOwned>(req: &HttpRequest, payload: web::P
     let (fields, image) = if content_type.starts_with("multipart/form-data") {
         read_multipart(req, payload, max_upload).await?
     } else if content_type.starts_with("application/json") {
-        let body = read_body(payload, max_upload * 4 / 3 + MAX_FIELD_BYTES).await?;
+        let body = read_body(req, payload, max_upload * 4 / 3 + MAX_NON_FILE_BYTES).await?;
         let value: Value = serde_json::from_slice(&body).map_err(|e| Error::new(ErrorCode::InvalidJson, e.to_string()))?;
         let Value::Object(mut fields) = value else {
             return Err(Error::new(ErrorCode::InvalidJson, "expected a JSON object"));
@@ -52,23 +58,37 @@ async fn read_multipart(
 ) -> Result<(Map<String, Value>, Option<Vec<u8>>)> {
     let mut fields = Map::new();
     let mut image = None;
+    let mut non_file_bytes = 0;
     let mut multipart = Multipart::new(req.headers(), payload);
+    let mut parts = 0;
     while let Some(field) = multipart.next().await {
-        let mut field = field.map_err(|e| Error::new(ErrorCode::InvalidMultipart, e.to_string()))?;
+        let mut field = field.map_err(|e| tripped(req, ErrorCode::InvalidMultipart, e))?;
+        parts += 1;
+        if parts > MAX_PARTS {
+            return Err(Error::new(ErrorCode::TooManyParts, format!("a form has at most {MAX_PARTS} parts")));
+        }
         let name = field.name().unwrap_or("").to_string();
         let is_image = name == "image";
-        let limit = if is_image { max_upload } else { MAX_FIELD_BYTES };
+        if is_image && image.is_some() {
+            return Err(Error::new(ErrorCode::InvalidMultipart, "send one \"image\" file, not several"));
+        }
+        let limit = if is_image { max_upload } else { MAX_FIELD_BYTES.min(MAX_NON_FILE_BYTES - non_file_bytes) };
         let mut buf = Vec::new();
-        while let Some(chunk) = field.try_next().await.map_err(|e| Error::new(ErrorCode::InvalidMultipart, e.to_string()))? {
+        while let Some(chunk) = field.try_next().await.map_err(|e| tripped(req, ErrorCode::InvalidMultipart, e))? {
             if buf.len() + chunk.len() > limit {
-                let code = if is_image { ErrorCode::UploadTooLarge } else { ErrorCode::FieldTooLarge };
-                return Err(Error::new(code, format!("field {name:?} is larger than {limit} bytes")));
+                let (code, limit) = match is_image {
+                    true => (ErrorCode::UploadTooLarge, max_upload),
+                    false if buf.len() + chunk.len() > MAX_FIELD_BYTES => (ErrorCode::FieldTooLarge, MAX_FIELD_BYTES),
+                    false => (ErrorCode::BodyTooLarge, MAX_NON_FILE_BYTES),
+                };
+                return Err(Error::new(code, format!("field {name:?} is larger than {limit} bytes (or the form's fields are)")));
             }
             buf.extend_from_slice(&chunk);
         }
         if is_image {
             image = Some(buf);
         } else {
+            non_file_bytes += buf.len();
             let text = String::from_utf8(buf)
                 .map_err(|_| Error::new(ErrorCode::InvalidUtf8, format!("field {name:?} is not UTF-8 text")))?;
             fields.insert(name, Value::String(text));
@@ -96,7 +116,7 @@ pub async fn read_one_file(req: &HttpRequest, payload: web::Payload, field_name:
     let mut multipart = Multipart::new(req.headers(), payload);
     let mut file = None;
     while let Some(field) = multipart.next().await {
-        let mut field = field.map_err(|e| Error::new(ErrorCode::InvalidMultipart, e.to_string()))?;
+        let mut field = field.map_err(|e| tripped(req, ErrorCode::InvalidMultipart, e))?;
         let name = field.name().unwrap_or("").to_string();
         if name != field_name || file.is_some() {
             return Err(Error::new(
@@ -106,7 +126,7 @@ pub async fn read_one_file(req: &HttpRequest, payload: web::Payload, field_name:
         }
         let file_name = field.content_disposition().and_then(|d| d.get_filename()).unwrap_or("").to_string();
         let mut bytes = Vec::new();
-        while let Some(chunk) = field.try_next().await.map_err(|e| Error::new(ErrorCode::InvalidMultipart, e.to_string()))? {
+        while let Some(chunk) = field.try_next().await.map_err(|e| tripped(req, ErrorCode::InvalidMultipart, e))? {
             if bytes.len() + chunk.len() > max_bytes {
                 return Err(Error::new(ErrorCode::DocumentTooLarge, format!("the file is larger than {max_bytes} bytes")));
             }
@@ -131,10 +151,10 @@ pub fn decode_base64_image(s: &str) -> Result<Vec<u8>> {
         .map_err(|e| Error::new(ErrorCode::InvalidBase64, format!("image_base64 is not valid base64: {e}")))
 }
 
-async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes> {
+async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<web::Bytes> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| Error::new(ErrorCode::InvalidBody, e.to_string()))?;
+        let chunk = chunk.map_err(|e| tripped(req, ErrorCode::InvalidBody, e))?;
         if body.len() + chunk.len() > limit {
             return Err(Error::new(ErrorCode::BodyTooLarge, format!("the request body is larger than {limit} bytes")));
         }

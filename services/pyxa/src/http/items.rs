@@ -114,7 +114,10 @@ pub async fn add_item(
         metadata: json_object(fields.metadata, ErrorCode::InvalidMetadata, "metadata")?,
         tenant: fields.tenant,
     };
-    let item = state.kb.add_item(&path, input).await?;
+    // Once the upload is received it is finished (or rolled back) even if the client leaves.
+    let kb = state.kb.clone();
+    let collection = path.into_inner();
+    let item = super::detached(async move { kb.add_item(&collection, input).await }).await?;
     metrics::ITEMS_INGESTED.inc();
     Ok(HttpResponse::Created().json(ItemView::from(&item)))
 }

@@ -5,6 +5,7 @@
 pub mod answers;
 pub mod ask;
 pub mod auth;
+pub mod body;
 pub mod collections;
 pub mod conversations;
 pub mod documents;
@@ -23,7 +24,7 @@ pub mod views;
 
 use std::net::TcpListener;
 use std::ops::Deref;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::dev::{Server, Service as _, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, StatusCode};
@@ -39,6 +40,36 @@ pub struct HttpLimits {
     pub max_upload_bytes: usize,
     /// Whether `/v1/chat/completions` may fetch `image_url`s over http(s).
     pub allow_remote_images: bool,
+    /// Longest wait for the next piece of a request body.
+    pub body_idle_timeout: Duration,
+    /// Longest time to receive a whole request body.
+    pub body_deadline: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: 25 << 20,
+            allow_remote_images: false,
+            body_idle_timeout: Duration::from_secs(15),
+            body_deadline: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Largest JSON body of routes that carry no photo (names, settings, feedback, keys).
+pub const SMALL_JSON_BYTES: usize = 64 * 1024;
+
+impl HttpLimits {
+    /// Largest body that carries a photo: the photo in base64 plus the other fields.
+    pub fn max_photo_body_bytes(&self) -> usize {
+        self.max_upload_bytes * 4 / 3 + forms::MAX_NON_FILE_BYTES
+    }
+
+    /// The largest body any route accepts (a photo or a document, with the form around it).
+    pub fn max_body_bytes(&self) -> usize {
+        self.max_photo_body_bytes().max(pyxa_engine::kb::MAX_DOCUMENT_BYTES + forms::MAX_NON_FILE_BYTES)
+    }
 }
 
 /// Everything the handlers need: the application, the HTTP limits and the key checks.
@@ -54,6 +85,14 @@ impl Deref for AppState {
     fn deref(&self) -> &App {
         &self.app
     }
+}
+
+/// Runs work that must not stop half-way when the client disconnects (actix drops a handler's
+/// future then): on its own task, which runs to the end whoever waits for it.
+pub(crate) async fn detached<T: Send + 'static>(
+    work: impl std::future::Future<Output = pyxa_core::Result<T>> + Send + 'static,
+) -> pyxa_core::Result<T> {
+    tokio::spawn(work).await.map_err(|e| pyxa_core::Error::internal("a detached task failed").with_source(e))?
 }
 
 /// A resource that answers a method it does not route with a JSON 405.
@@ -80,7 +119,7 @@ pub fn create_app(
         InitError = (),
     >,
 > {
-    let json_limit = state.limits.max_upload_bytes * 4 / 3 + 64 * 1024;
+    let limits = state.limits.clone();
     let error_statuses = [
         StatusCode::BAD_REQUEST,
         StatusCode::NOT_FOUND,
@@ -94,7 +133,7 @@ pub fn create_app(
         error_statuses.into_iter().fold(ErrorHandlers::new(), |h, status| h.handler(status, errors::json_error_bodies));
     actix_web::App::new()
         .app_data(web::Data::new(state))
-        .app_data(errors::json_config(json_limit))
+        .app_data(errors::json_config(SMALL_JSON_BYTES))
         .app_data(errors::query_config())
         .app_data(errors::path_config())
         .wrap(json_errors)
@@ -105,6 +144,7 @@ pub fn create_app(
                 .add((header::X_FRAME_OPTIONS, "DENY"))
                 .add((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY)),
         )
+        .wrap(actix_web::middleware::from_fn(body::guard_body))
         .wrap_fn(|req, srv| {
             let started = Instant::now();
             let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
@@ -128,7 +168,7 @@ pub fn create_app(
                 .configure(ask::configure)
                 .configure(answers::configure)
                 .configure(conversations::configure)
-                .configure(openai::configure)
+                .configure(|cfg| openai::configure(cfg, &limits))
                 .configure(keys::configure),
         )
         .configure(portal::configure)
@@ -137,6 +177,12 @@ pub fn create_app(
 
 /// Starts the HTTP server on an already bound listener (tests bind port 0).
 pub fn run(state: AppState, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
-    let server = actix_web::HttpServer::new(move || create_app(state.clone())).workers(workers.max(1)).listen(listener)?.run();
+    let server = actix_web::HttpServer::new(move || create_app(state.clone()))
+        .workers(workers.max(1))
+        // A client gets this long to send its request line and headers.
+        .client_request_timeout(Duration::from_secs(10))
+        .client_disconnect_timeout(Duration::from_secs(2))
+        .listen(listener)?
+        .run();
     Ok(server)
 }

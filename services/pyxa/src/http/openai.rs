@@ -18,9 +18,14 @@ use super::{get_or_head, metrics, resource, AppState};
 /// Characters per streamed chunk at most (the answer is verified before any of it is sent).
 const CHUNK_CHARS: usize = 8;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/chat/completions").route(web::post().to(chat_completions)))
-        .service(resource("/models").route(get_or_head().to(list_models)));
+pub fn configure(cfg: &mut web::ServiceConfig, limits: &super::HttpLimits) {
+    cfg.service(
+        resource("/chat/completions")
+            // Messages may carry a photo as a base64 data URL.
+            .app_data(super::errors::json_config(limits.max_photo_body_bytes()))
+            .route(web::post().to(chat_completions)),
+    )
+    .service(resource("/models").route(get_or_head().to(list_models)));
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

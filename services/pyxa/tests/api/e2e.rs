@@ -94,7 +94,7 @@ impl TestApp {
         let settings = AnswerSettings { confidence_threshold: 0.35, max_answer_tokens: 48 };
         let state = AppState {
             app: App::new(kb, generator, settings),
-            limits: HttpLimits { max_upload_bytes: 25 << 20, allow_remote_images: false },
+            limits: HttpLimits { max_upload_bytes: 25 << 20, allow_remote_images: false, ..HttpLimits::default() },
             auth: Default::default(),
         };
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -33,7 +33,7 @@ async fn state(tag: &str, generator: Option<Arc<dyn Generator>>) -> AppState {
     let kb = kb.with_document_parser(Arc::new(pyxa_docs::Parser::new(splitter)));
     AppState {
         app: App::new(kb, generator, AnswerSettings::default()),
-        limits: HttpLimits { max_upload_bytes: 1 << 20, allow_remote_images: false },
+        limits: HttpLimits { max_upload_bytes: 1 << 20, allow_remote_images: false, ..HttpLimits::default() },
         auth: Default::default(),
     }
 }
