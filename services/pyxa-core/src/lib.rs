@@ -326,6 +326,8 @@ pub trait ImageStore: Send + Sync {
     async fn put(&self, bytes: Vec<u8>) -> Result<(Blob, RgbPixels)>;
     async fn read_original(&self, hash: &str) -> Result<Vec<u8>>;
     async fn read_thumbnail(&self, hash: &str) -> Result<Vec<u8>>;
+    /// Removes the original and its thumbnail (nothing to remove is fine).
+    async fn delete(&self, hash: &str) -> Result<()>;
 }
 
 // ---------------------------------------------------------------- documents

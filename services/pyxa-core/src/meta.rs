@@ -290,9 +290,20 @@ pub trait MetadataStore: Send + Sync {
     async fn unsettled_documents(&self) -> Result<Vec<Document>>;
 
     // blobs
-    /// Records the blob if new (content-addressed, idempotent).
+    /// Records the blob if new (content-addressed, idempotent) and marks it used now.
     async fn put_blob(&self, blob: &Blob) -> Result<()>;
     async fn get_blob(&self, hash: &str) -> Result<Option<Blob>>;
+    /// Blobs (among `among`, or all) that no item holds, last used before `used_before`, and
+    /// not in an answer made at or after `answered_since` (unix seconds); at most `limit`.
+    async fn unused_blobs(
+        &self,
+        among: Option<&[String]>,
+        used_before: i64,
+        answered_since: i64,
+        limit: i64,
+    ) -> Result<Vec<String>>;
+    /// Forgets a blob's record (its bytes are the image store's).
+    async fn delete_blob(&self, hash: &str) -> Result<()>;
 
     // answers and conversations
     /// Creates the conversation when it does not exist yet (title from the first prompt).

@@ -98,6 +98,11 @@ impl ImageStore for FakeImageStore {
     async fn read_thumbnail(&self, hash: &str) -> Result<Vec<u8>> {
         self.read_original(hash).await
     }
+
+    async fn delete(&self, hash: &str) -> Result<()> {
+        self.blobs.lock().map_err(|_| Error::internal("poisoned"))?.remove(hash);
+        Ok(())
+    }
 }
 
 /// Embeds photos and texts as bags of words; its built-in classifier is a softmax over the

@@ -330,6 +330,22 @@ impl MetadataStore for SqlStore {
         blobs::get_blob(&self.pool, hash).await
     }
 
+    #[tracing::instrument(skip_all)]
+    async fn unused_blobs(
+        &self,
+        among: Option<&[String]>,
+        used_before: i64,
+        answered_since: i64,
+        limit: i64,
+    ) -> Result<Vec<String>> {
+        blobs::unused_blobs(&self.pool, among, used_before, answered_since, limit).await
+    }
+
+    #[tracing::instrument(skip_all, fields(hash = hash))]
+    async fn delete_blob(&self, hash: &str) -> Result<()> {
+        blobs::delete_blob(&self.pool, hash).await
+    }
+
     // ------------------------------------------------------------- answers and conversations
 
     #[tracing::instrument(skip_all, fields(answer = %answer.answer_id, conversation = %answer.conversation_id))]

@@ -168,6 +168,17 @@ pub struct StoreArgs {
     /// Replication factor on a Qdrant cluster.
     #[arg(long, env = "PYXA_QDRANT_REPLICATION", default_value_t = 1)]
     pub qdrant_replication: u32,
+    /// Days a photo that was only asked about (no item holds it) is kept after its last use;
+    /// 0 keeps such photos for ever. A photo goes at once when its last item is deleted.
+    #[arg(long, env = "PYXA_PHOTO_RETENTION_DAYS", default_value_t = 30)]
+    pub photo_retention_days: u64,
+}
+
+impl StoreArgs {
+    /// `--photo-retention-days` as a duration (`None`: for ever).
+    pub fn photo_retention(&self) -> Option<std::time::Duration> {
+        (self.photo_retention_days > 0).then(|| std::time::Duration::from_secs(self.photo_retention_days * 24 * 3600))
+    }
 }
 
 /// The answer generator.

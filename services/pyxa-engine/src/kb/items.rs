@@ -91,6 +91,8 @@ impl KnowledgeBase {
             return Err(Error::new(ErrorCode::EmptyItem, "an item needs an image, a text, or both"));
         }
         let hash = content_hash(image.as_deref(), text.as_deref(), label.as_deref());
+        // From storing the photo until the item holds it, the photo must not be taken for unused.
+        let _photo_in_flight = self.photo_writes.read().await;
         if let Some(existing) = self.meta.find_item_by_hash(collection, &hash).await? {
             return Err(Error::new(
                 ErrorCode::DuplicateItem,
@@ -223,7 +225,9 @@ impl KnowledgeBase {
         let item = self.get_item(collection, id).await?;
         self.meta.set_item_state(&item.id, IndexState::Deleting).await?;
         self.vectors.delete(collection, std::slice::from_ref(&item.id)).await?;
-        self.meta.purge_item(&item.id).await
+        self.meta.purge_item(&item.id).await?;
+        self.release_photos(item.blob_hash.into_iter().collect()).await;
+        Ok(())
     }
 
     /// The original bytes of a stored photo and its MIME type.

@@ -4,6 +4,7 @@
 
 mod documents;
 mod items;
+mod photos;
 mod reindex;
 mod repair;
 mod search;
@@ -45,6 +46,11 @@ pub struct KnowledgeBase {
     space: Arc<str>,
     /// Vectors of recent questions.
     text_vectors: Arc<text_cache::TextVectorCache>,
+    /// How long photos that were only asked about are kept; `None`: for ever.
+    photo_retention: Option<std::time::Duration>,
+    /// Uploads hold the read side while their photo is stored but not yet held by an item;
+    /// deleting unused photos holds the write side.
+    photo_writes: Arc<tokio::sync::RwLock<()>>,
 }
 
 /// What an item is found by in keyword search: its label, its text, the text read from its
@@ -136,7 +142,18 @@ impl KnowledgeBase {
     ) -> Self {
         let space = Arc::from(encoder.info().space);
         let text_vectors = Arc::new(text_cache::TextVectorCache::new(QUESTION_VECTORS_CACHED));
-        Self { encoder, vectors, meta, images, reader: None, documents: None, space, text_vectors }
+        Self {
+            encoder,
+            vectors,
+            meta,
+            images,
+            reader: None,
+            documents: None,
+            space,
+            text_vectors,
+            photo_retention: None,
+            photo_writes: Arc::default(),
+        }
     }
 
     /// The same knowledge base reading uploaded documents with `parser`.
@@ -236,10 +253,27 @@ impl KnowledgeBase {
         if name == DEFAULT_COLLECTION {
             return Err(Error::new(ErrorCode::CollectionProtected, "the default collection cannot be deleted"));
         }
+        let photos = self.collection_photos(name).await?;
         // SQL first: it is the source of truth; a stale vector collection is cleared on re-create
         // and its hits are dropped because they no longer join to an item.
         self.meta.delete_collection(name).await?;
-        self.vectors.delete_collection(name).await
+        self.vectors.delete_collection(name).await?;
+        self.release_photos(photos).await;
+        Ok(())
+    }
+
+    /// The photos of a collection's items.
+    async fn collection_photos(&self, name: &str) -> Result<Vec<String>> {
+        let mut photos = std::collections::BTreeSet::new();
+        let mut offset = 0;
+        loop {
+            let (page, total) = self.meta.list_items(name, None, items::MAX_PAGE, offset).await?;
+            photos.extend(page.iter().filter_map(|i| i.blob_hash.clone()));
+            offset += page.len() as i64;
+            if page.is_empty() || offset >= total {
+                return Ok(photos.into_iter().collect());
+            }
+        }
     }
 
     /// Builds the vector index of a collection (after a bulk ingest).

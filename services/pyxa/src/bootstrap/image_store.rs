@@ -102,6 +102,19 @@ impl ImageStore for FsImageStore {
     async fn read_thumbnail(&self, hash: &str) -> Result<Vec<u8>> {
         self.read(hash, true)
     }
+
+    async fn delete(&self, hash: &str) -> Result<()> {
+        if !is_image_id(hash) {
+            return Err(Error::new(ErrorCode::InvalidBlobId, "a blob id is a 64-character sha256 hex string"));
+        }
+        for path in [self.original_path(hash), self.thumbnail_path(hash)] {
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Writes through a temp file unique to this write (concurrent writers of the same photo must

@@ -111,7 +111,7 @@ pub async fn open_knowledge_base(
     };
     let vectors: Arc<dyn VectorStore> = pyxa_vectors::open_store(vector_config).await?;
     let images = Arc::new(FsImageStore::open(&data_dir.join("blobs"), decode_limits)?);
-    let kb = KnowledgeBase::new(encoder, vectors, meta, images);
+    let kb = KnowledgeBase::new(encoder, vectors, meta, images).with_photo_retention(stores.photo_retention());
     kb.open().await?;
     Ok(kb)
 }

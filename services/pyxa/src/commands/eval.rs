@@ -171,6 +171,7 @@ fn scratch_stores() -> Result<StoreArgs> {
         qdrant_api_key: None,
         qdrant_shards: 1,
         qdrant_replication: 1,
+        photo_retention_days: 0,
     })
 }
 

@@ -12,6 +12,7 @@ use crate::http::{self, AppState, HttpLimits};
 pub async fn serve(common: CommonArgs, args: ServeArgs) -> Result<()> {
     let app = App::build(&common, &args.stores, &args.generator, args.answer_settings()).await?;
     super::reindex::in_background(app.kb.clone()).await?;
+    sweep_photos_hourly(app.kb.clone());
     let keys = app.kb.meta.list_api_keys().await?.len();
     let auth = AuthConfig {
         required: args.admin_key.is_some() || keys > 0,
@@ -52,4 +53,17 @@ pub async fn serve(common: CommonArgs, args: ServeArgs) -> Result<()> {
     eprintln!("pyxa: ready at http://{addr}/");
     http::run(state, listener, args.workers)?.await?;
     Ok(())
+}
+
+/// Deletes photos past their retention now and every hour.
+fn sweep_photos_hourly(kb: pyxa_engine::kb::KnowledgeBase) {
+    tokio::spawn(async move {
+        let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every_hour.tick().await;
+            if let Err(e) = kb.sweep_photos().await {
+                tracing::warn!(cause = %e.chain(), "could not delete photos past their retention");
+            }
+        }
+    });
 }

@@ -101,7 +101,7 @@ fn ask_request(fields: AskFields, image: Option<Vec<u8>>) -> Result<(AskRequest,
         (status = 413, description = "Photo too large", body = ErrorBody),
         (status = 415, description = "Not an image", body = ErrorBody),
         (status = 429, description = "Busy: retry after `Retry-After` seconds", body = ErrorBody),
-        (status = 502, description = "The LLM server is unavailable", body = ErrorBody),
+        (status = 503, description = "The LLM server is unavailable (Retry-After)", body = ErrorBody),
     )
 )]
 pub async fn ask(state: web::Data<AppState>, caller: Caller, req: HttpRequest, payload: web::Payload) -> ApiResult<HttpResponse> {

@@ -72,7 +72,7 @@ pub async fn guard_body(
         part_headers: boundary.map(PartHeaderWatch::new),
         done: false,
     };
-    let stream: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> = Box::pin(bounded.into_stream());
+    let stream: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> = Box::pin(bounded.into_stream().fuse());
     req.set_payload(Payload::from(stream));
     next.call(req).await
 }

@@ -12,7 +12,7 @@ use super::{answers, ask, collections, conversations, documents, errors, health,
 #[openapi(
     info(
         title = "pyxa",
-        description = "Answers questions about photos and text, grounded in what it knows. Every error is `{\"error\": {\"code\", \"message\"}}` with a stable code; 429 and 502/504 carry `Retry-After`. When the server has API keys, every `/v1` route needs one (`Authorization: Bearer KEY` or `X-Api-Key`): 401 without a valid key, 403 outside its scopes or collections.",
+        description = "Answers questions about photos and text, grounded in what it knows. Every error is `{\"error\": {\"code\", \"message\"}}` with a stable code; 429, 503 and 504 carry `Retry-After`; a request body that arrives too slowly is 408. When the server has API keys, every `/v1` route needs one (`Authorization: Bearer KEY` or `X-Api-Key`): 401 without a valid key, 403 outside its scopes or collections.",
         license(name = "Apache-2.0")
     ),
     paths(

@@ -58,7 +58,15 @@ fn temp_dir(tag: &str) -> PathBuf {
 }
 
 fn store_args(data_dir: PathBuf) -> StoreArgs {
-    StoreArgs { data_dir, database_url: None, qdrant_url: None, qdrant_api_key: None, qdrant_shards: 1, qdrant_replication: 1 }
+    StoreArgs {
+        data_dir,
+        database_url: None,
+        qdrant_url: None,
+        qdrant_api_key: None,
+        qdrant_shards: 1,
+        qdrant_replication: 1,
+        photo_retention_days: 30,
+    }
 }
 
 struct TestApp {
@@ -467,14 +475,14 @@ async fn e2e_bad_asks_get_stable_codes() {
     assert!(body["candidates"].as_array().unwrap().is_empty());
     app.stop().await;
 
-    // An unreachable OpenAI-compatible server is a 502 with a stable code.
+    // An unreachable OpenAI-compatible server is a 503 with a stable code.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut config = pyxa_llm::OpenAiConfig::new(format!("http://127.0.0.1:{port}/v1"), "m");
     config.timeout = std::time::Duration::from_secs(5);
     let generator: Arc<dyn Generator> = Arc::new(pyxa_llm::OpenAiGenerator::new(config).unwrap());
     let app = TestApp::start("unreachable", Some(generator)).await;
     let (s, body) = app.ask(Some(photo("chelsea.png")), "what is it?", "default").await;
-    assert_eq!((s, body["error"]["code"].as_str()), (502, Some("llm_unavailable")), "{body}");
+    assert_eq!((s, body["error"]["code"].as_str()), (503, Some("llm_unavailable")), "{body}");
     app.stop().await;
 }
 

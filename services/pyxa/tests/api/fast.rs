@@ -160,7 +160,7 @@ async fn a_failing_dependency_is_5xx_without_internal_details_and_with_retry_aft
     let app = app!(state("upstream", Some(generator)).await);
     let (status, headers, body) = send(&app, TestRequest::post().uri("/v1/ask").set_json(json!({"prompt": "hello there"}))).await;
     let v = json_of(&body);
-    assert_eq!((status.as_u16(), v["error"]["code"].as_str().unwrap()), (502, "llm_unavailable"), "{v}");
+    assert_eq!((status.as_u16(), v["error"]["code"].as_str().unwrap()), (503, "llm_unavailable"), "{v}");
     assert!(!v["error"]["message"].as_str().unwrap().contains("127.0.0.1"), "no internal details: {v}");
     assert!(v["error"]["error_id"].is_string());
     assert!(headers.contains_key("retry-after"));
@@ -224,6 +224,62 @@ async fn items_upload_list_serve_and_delete() {
     assert_eq!(status, 204);
     let (status, _, _) = send(&app, TestRequest::get().uri(&format!("/v1/collections/default/items/{id}"))).await;
     assert_eq!(status, 404);
+}
+
+/// Uploads `words` as a photo item of `collection`; returns its id and thumbnail URL.
+async fn add_photo<S, B>(app: &S, collection: &str, words: &str) -> (String, String)
+where
+    S: actix_web::dev::Service<actix_http::Request, Response = actix_web::dev::ServiceResponse<B>, Error = actix_web::Error>,
+    B: actix_web::body::MessageBody,
+{
+    let (ct, body) = multipart(&[("label", "x")], Some(&photo(words)));
+    let uri = format!("/v1/collections/{collection}/items");
+    let (status, _, resp) = send(app, TestRequest::post().uri(&uri).insert_header(("content-type", ct)).set_payload(body)).await;
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&resp));
+    let item = json_of(&resp);
+    (item["id"].as_str().unwrap().to_string(), item["thumbnail_url"].as_str().unwrap().to_string())
+}
+
+#[actix_web::test]
+async fn photos_go_with_their_last_item_unless_an_answer_shows_them_and_asked_photos_expire() {
+    let st = state("photos", scripted("A photo.")).await;
+    let kb = st.app.kb.clone();
+    let app = app!(st);
+    let status_of = |uri: String| {
+        let app = &app;
+        async move { send(app, TestRequest::get().uri(&uri)).await.0.as_u16() }
+    };
+    // Its only item deleted: the photo goes.
+    let (id, thumb) = add_photo(&app, "default", "red fox snow").await;
+    let original = thumb.trim_end_matches("/thumbnail").to_string();
+    assert_eq!((status_of(thumb.clone()).await, status_of(original.clone()).await), (200, 200));
+    send(&app, TestRequest::delete().uri(&format!("/v1/collections/default/items/{id}"))).await;
+    assert_eq!((status_of(thumb).await, status_of(original).await), (404, 404));
+
+    // In two collections: it stays until the second one is deleted.
+    send(&app, TestRequest::post().uri("/v1/collections").set_json(json!({"name": "pets"}))).await;
+    let (id, thumb) = add_photo(&app, "default", "brown dog ball").await;
+    add_photo(&app, "pets", "brown dog ball").await;
+    send(&app, TestRequest::delete().uri(&format!("/v1/collections/default/items/{id}"))).await;
+    assert_eq!(status_of(thumb.clone()).await, 200, "another item still holds it");
+    let (status, _, _) = send(&app, TestRequest::delete().uri("/v1/collections/pets")).await;
+    assert_eq!(status, 204);
+    assert_eq!(status_of(thumb).await, 404, "deleting the collection deleted its photos");
+
+    // Shown by an answer: kept after its item goes, until the retention has passed.
+    let (id, thumb) = add_photo(&app, "default", "grey cat window").await;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(photo("grey cat window"));
+    let (status, _, _) =
+        send(&app, TestRequest::post().uri("/v1/ask").set_json(json!({"prompt": "What is it?", "image_base64": b64}))).await;
+    assert_eq!(status, 200);
+    send(&app, TestRequest::delete().uri(&format!("/v1/collections/default/items/{id}"))).await;
+    assert_eq!(status_of(thumb.clone()).await, 200, "the answer still shows it");
+    let (_, kept) = add_photo(&app, "default", "white owl night").await;
+    assert_eq!(kb.sweep_photos().await.unwrap(), 0, "no retention configured: nothing expires");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let expiring = kb.with_photo_retention(Some(std::time::Duration::ZERO));
+    assert_eq!(expiring.sweep_photos().await.unwrap(), 1);
+    assert_eq!((status_of(thumb).await, status_of(kept).await), (404, 200), "only the photo no item holds expired");
 }
 
 /// A multipart body with one file part named `field`.
