@@ -339,9 +339,12 @@ pub struct AskArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
-    /// encoders, vectors or ask.
+    /// encoders, vectors, ask or load.
     #[arg(default_value = "encoders")]
     pub what: String,
+    /// Concurrent clients (`load`).
+    #[arg(long, default_value_t = 32)]
+    pub clients: usize,
     /// Folder of photos to use (default: the provisioned test photos).
     #[arg(long)]
     pub photos: Option<PathBuf>,

@@ -43,7 +43,7 @@ fn peak_rss_mib() -> f64 {
         .unwrap_or(0.0)
 }
 
-fn photos(dir: &Path) -> Result<Vec<PathBuf>> {
+pub(super) fn photos(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("reading {} (run `pyxa models pull test-photos`)", dir.display()))?
         .flatten()
@@ -61,10 +61,11 @@ pub async fn run(common: CommonArgs, args: BenchArgs) -> Result<()> {
     match args.what.as_str() {
         "encoders" => encoders(&common, &args).await,
         "ask" => ask(&common, &args).await,
+        "load" => super::load::load(&common, &args).await,
         "vectors" => {
             bail!("the vector-store benchmark is its own binary: cargo run --release -p pyxa-vectors --bin vector-bench")
         }
-        other => bail!("unknown benchmark {other:?}: encoders, ask or vectors"),
+        other => bail!("unknown benchmark {other:?}: encoders, ask, load or vectors"),
     }
 }
 
@@ -433,7 +434,7 @@ fn llama_bench(gguf: &Path, threads: usize, home: &Path) -> Result<Option<f64>> 
     Ok(runs.as_array().and_then(|r| r.first()).and_then(|r| r["avg_ts"].as_f64()))
 }
 
-fn tempdir(prefix: &str) -> Result<PathBuf> {
+pub(super) fn tempdir(prefix: &str) -> Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("{prefix}-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)

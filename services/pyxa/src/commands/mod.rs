@@ -7,6 +7,7 @@ mod classify;
 mod eval;
 mod ingest;
 mod keys;
+mod load;
 mod models;
 mod reindex;
 mod serve;
