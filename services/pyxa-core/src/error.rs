@@ -15,6 +15,8 @@ pub enum ErrorKind {
     UnsupportedMedia,
     /// The request body or a decoded image is larger than allowed.
     TooLarge,
+    /// The request's headers are larger than allowed.
+    HeadersTooLarge,
     /// A named thing (collection, item, answer, conversation) does not exist.
     NotFound,
     /// The route exists but not for this HTTP method.
@@ -109,7 +111,7 @@ error_codes! {
     FieldTooLarge = "field_too_large", TooLarge;
     FieldTooLong = "field_too_long", InvalidInput;
     FileUnreadable = "file_unreadable", Setup;
-    HeadersTooLarge = "headers_too_large", TooLarge;
+    HeadersTooLarge = "headers_too_large", HeadersTooLarge;
     ImageFetchFailed = "image_fetch_failed", Unavailable;
     ImageTooLarge = "image_too_large", TooLarge;
     Internal = "internal", Internal;

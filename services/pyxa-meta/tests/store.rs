@@ -98,6 +98,7 @@ async fn run_contract(url: &str, backend: &str) {
     concurrency(&store).await;
     documents(&store).await;
     delete_collection(&store).await;
+    blob_lifecycle(&store).await;
     let before = snapshot(&store).await;
     store.close().await;
 
@@ -331,6 +332,35 @@ async fn blobs(s: &SqlStore) {
     s.put_blob(&Blob { mime: "image/png".into(), ..blob.clone() }).await.unwrap();
     assert_eq!(s.get_blob(&blob.hash).await.unwrap(), Some(blob));
     assert_eq!(s.get_blob("cd").await.unwrap(), None);
+}
+
+/// Which photos nothing keeps: no item holds them, no answer since a time shows them, and they
+/// were last used before a time.
+async fn blob_lifecycle(s: &SqlStore) {
+    let [held, shown, loose] = ["e1", "e2", "e3"].map(|h| h.repeat(32));
+    for hash in [&held, &shown, &loose] {
+        s.put_blob(&Blob { hash: hash.clone(), mime: "image/png".into(), size: 1, width: 1, height: 1 }).await.unwrap();
+    }
+    s.create_collection("lifecycle", "").await.unwrap();
+    s.insert_item(NewItem { blob_hash: Some(held.clone()), ..new_item("lifecycle", "lc1", None, None, None) }).await.unwrap();
+    s.insert_answer(&AnswerRecord { image_hash: Some(shown.clone()), ..answer("lc-a", "lc-c", "What is it?", 5_000, None) })
+        .await
+        .unwrap();
+    let all = [held.clone(), shown.clone(), loose.clone()];
+    assert_eq!(unused(s, Some(&all), i64::MAX, 0).await, vec![loose.clone()], "the answer keeps its photo");
+    assert_eq!(unused(s, Some(&all), i64::MAX, 6_000).await, vec![shown.clone(), loose.clone()], "an older answer does not");
+    assert_eq!(unused(s, Some(&all), 0, 6_000).await, Vec::<String>::new(), "all were used after time 0");
+    assert!(unused(s, None, i64::MAX, 6_000).await.contains(&loose));
+    assert_eq!(unused(s, Some(&[]), i64::MAX, 0).await, Vec::<String>::new());
+    s.delete_blob(&loose).await.unwrap();
+    assert_eq!(s.get_blob(&loose).await.unwrap(), None);
+    assert!(s.get_blob(&held).await.unwrap().is_some());
+}
+
+async fn unused(s: &SqlStore, among: Option<&[String]>, used_before: i64, answered_since: i64) -> Vec<String> {
+    let mut got = s.unused_blobs(among, used_before, answered_since, 10).await.unwrap();
+    got.sort();
+    got
 }
 
 async fn answers_and_conversations(s: &SqlStore) {

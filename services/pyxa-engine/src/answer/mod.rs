@@ -19,7 +19,7 @@ pub mod verify;
 use std::sync::Arc;
 use std::time::Instant;
 
-use pyxa_core::{AnswerRecord, ChatMessage, Error, ErrorCode, GenerationRequest, Generator, Result, TokenSink};
+use pyxa_core::{AnswerRecord, ChatMessage, Error, ErrorCode, ErrorKind, GenerationRequest, Generator, Result, TokenSink};
 use tokio::sync::mpsc;
 
 use candidate::{sort_candidates, text_candidates, Candidate};
@@ -97,6 +97,9 @@ fn inline_history(q: &Question) -> Vec<AnswerRecord> {
 
 /// Candidates kept in an answer.
 const MAX_CANDIDATES: usize = 10;
+/// Longest an ask waits for its question's translation (a retrieval aid) before searching
+/// without it.
+const TRANSLATION_BUDGET: std::time::Duration = std::time::Duration::from_secs(8);
 /// A neighbour this close is the same photo: its label counts afresh even in a follow-up.
 const SAME_PHOTO_COSINE: f32 = 0.999;
 
@@ -151,7 +154,18 @@ impl AskService {
             (Some(generator), Some(prompt)) if !request::asks_what_it_is(prompt) || question.image.is_none() => {
                 // One line: the translation keeps only its first line.
                 let searched_for = evidence::retrieval_text(prompt, &history).replace('\n', " ");
-                translate::translate(generator.as_ref(), &searched_for, question.language).await?
+                // The translation helps retrieval; under load it is skipped rather than waited
+                // for (the answer itself still waits its turn).
+                let translating = translate::translate(generator.as_ref(), &searched_for, question.language);
+                match tokio::time::timeout(TRANSLATION_BUDGET, translating).await {
+                    Ok(Ok(translated)) => translated,
+                    Ok(Err(e)) if e.kind == ErrorKind::Overloaded => None,
+                    Ok(Err(e)) => return Err(e),
+                    Err(_) => {
+                        tracing::debug!("the question was not translated in time: searched in its own language");
+                        None
+                    }
+                }
             }
             _ => None,
         };

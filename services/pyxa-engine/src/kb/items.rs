@@ -151,7 +151,11 @@ impl KnowledgeBase {
             let _ = self.meta.purge_item(&item.id).await;
             return Err(e);
         }
-        self.meta.set_item_state(&item.id, IndexState::Indexed).await?;
+        if let Err(e) = self.meta.set_item_state(&item.id, IndexState::Indexed).await {
+            // The item went with its collection, deleted meanwhile: say that.
+            self.collection(collection).await?;
+            return Err(e);
+        }
         Ok(Item { state: IndexState::Indexed, ..item })
     }
 

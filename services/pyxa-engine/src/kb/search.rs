@@ -28,6 +28,9 @@ pub struct Hit {
     pub keyword_match: bool,
 }
 
+/// Longest search text: a query, not a document (as long as an item's text may be).
+const MAX_QUERY_CHARS: usize = 10_000;
+
 /// A search as the API takes it: a photo, a text, or both.
 #[derive(Debug, Clone)]
 pub struct SearchQuery {
@@ -71,6 +74,9 @@ impl KnowledgeBase {
         self.collection(&query.collection).await?;
         let text = query.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
         let image = query.image.filter(|b| !b.is_empty());
+        if text.is_some_and(|t| t.chars().count() > MAX_QUERY_CHARS) {
+            return Err(Error::new(ErrorCode::FieldTooLong, format!("text is longer than {MAX_QUERY_CHARS} characters")));
+        }
         if text.is_none() && image.is_none() {
             return Err(Error::new(ErrorCode::EmptyQuery, "search needs a text, an image, or both"));
         }

@@ -48,7 +48,7 @@ const TEXT_QUESTIONS: [&str; 4] =
 struct Tally {
     latencies: BTreeMap<Op, Vec<Duration>>,
     statuses: BTreeMap<u16, usize>,
-    transport_errors: usize,
+    transport_errors: BTreeMap<String, usize>,
     retry_without_header: usize,
 }
 
@@ -156,8 +156,13 @@ pub async fn load(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
     println!("responses by status: {}", by_status.join(", "));
     let server_errors: usize = tally.statuses.iter().filter(|(s, _)| **s >= 500).map(|(_, n)| n).sum();
     println!(
-        "5xx: {server_errors}; 429/503 without Retry-After: {}; transport errors: {}",
+        "5xx: {server_errors}; 429/503 without Retry-After: {}; transport errors: {:?}",
         tally.retry_without_header, tally.transport_errors
+    );
+    println!(
+        "the run took {:.1} s: requests started in the {} s window are answered after it too",
+        wall.as_secs_f64(),
+        args.seconds
     );
     let timeline: Vec<String> = samples.lock().unwrap().iter().map(|(t, m)| format!("{t:.0}s {m:.0}")).collect();
     println!("RSS MiB: setup {rss_at_setup:.0}, after warm-up {rss_start:.0}, then {}, end {rss_end:.0}", timeline.join(", "));
@@ -200,7 +205,16 @@ async fn run_clients(
                         }
                         tally.latencies.entry(op).or_default().push(elapsed);
                     }
-                    Err(_) => tally.transport_errors += 1,
+                    Err(e) => {
+                        let kind = if e.is_timeout() {
+                            "timeout"
+                        } else if e.is_connect() {
+                            "connect"
+                        } else {
+                            "other"
+                        };
+                        *tally.transport_errors.entry(format!("{op:?} {kind}")).or_default() += 1;
+                    }
                 }
                 drop(tally);
                 i += 1;

@@ -207,6 +207,10 @@ async fn authorize(req: &ServiceRequest) -> Result<Caller, Error> {
     if !caller.allows(scope) {
         return Err(Error::new(ErrorCode::ScopeDenied, format!("this API key lacks the `{}` scope", scope.as_str())));
     }
+    let limited = matches!(&caller, Caller::Key(key) if key.collections.is_some());
+    if limited && *req.method() == Method::POST && path.trim_end_matches('/') == "/v1/collections" {
+        return Err(Error::new(ErrorCode::CollectionDenied, "an API key limited to some collections cannot create collections"));
+    }
     if let Some(collection) = path_collection(&path) {
         // A percent-encoded name is compared as sent: a limited key is refused rather than
         // risk decoding it differently from the router.

@@ -1,6 +1,6 @@
-//! Bounds on reading any request body, applied before a handler sees it: a deadline between
-//! chunks and one for the whole body (a client sending a byte a second cannot hold a connection),
-//! the largest body any route accepts, and the largest header block of a multipart part (actix's
+//! Bounds on any request, applied before a handler sees it: the size of its headers, and for its
+//! body a deadline between chunks and one for the whole body (a client sending a byte a second
+//! cannot hold a connection), the largest body any route accepts, and the largest header block of a multipart part (actix's
 //! multipart parser buffers a part's headers until it finds their end). Routes bound their own
 //! bodies more tightly; this is the ceiling.
 //!
@@ -23,6 +23,8 @@ use pyxa_core::{Error, ErrorCode};
 
 use super::AppState;
 
+/// Largest sum of a request's header names and values (browsers send a few KiB with cookies).
+const MAX_HEADER_BYTES: usize = 32 * 1024;
 /// Largest header block of one multipart part; real forms send a few hundred bytes.
 const MAX_PART_HEADER_BYTES: usize = 16 * 1024;
 
@@ -51,6 +53,11 @@ pub async fn guard_body(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let header_bytes: usize = req.headers().iter().map(|(name, value)| name.as_str().len() + value.len()).sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        let e = Error::new(ErrorCode::HeadersTooLarge, format!("the request headers are larger than {MAX_HEADER_BYTES} bytes"));
+        return Err(super::errors::ApiError(e).into());
+    }
     let limits = req.app_data::<actix_web::web::Data<AppState>>().map(|s| s.limits.clone()).unwrap_or_default();
     let boundary = req
         .mime_type()

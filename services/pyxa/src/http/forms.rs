@@ -4,7 +4,7 @@
 
 use actix_multipart::Multipart;
 use actix_web::http::header;
-use actix_web::{web, HttpRequest};
+use actix_web::{web, HttpMessage, HttpRequest};
 use base64::Engine as _;
 use futures::{StreamExt, TryStreamExt};
 use pyxa_core::{Error, ErrorCode, Result};
@@ -59,7 +59,7 @@ async fn read_multipart(
     let mut fields = Map::new();
     let mut image = None;
     let mut non_file_bytes = 0;
-    let mut multipart = Multipart::new(req.headers(), payload);
+    let mut multipart = multipart_of(req, payload)?;
     let mut parts = 0;
     while let Some(field) = multipart.next().await {
         let mut field = field.map_err(|e| tripped(req, ErrorCode::InvalidMultipart, e))?;
@@ -97,6 +97,16 @@ async fn read_multipart(
     Ok((fields, image))
 }
 
+/// The parts of a multipart body; a missing or empty boundary is refused up front (actix would
+/// yield no parts, and the form would look empty).
+fn multipart_of(req: &HttpRequest, payload: web::Payload) -> Result<Multipart> {
+    let boundary = req.mime_type().ok().flatten().and_then(|m| m.get_param(mime::BOUNDARY).map(|b| b.as_str().to_string()));
+    if boundary.is_none_or(|b| b.is_empty()) {
+        return Err(Error::new(ErrorCode::InvalidMultipart, "multipart/form-data needs a non-empty boundary parameter"));
+    }
+    Ok(Multipart::new(req.headers(), payload))
+}
+
 /// A file from a multipart form: its name (from the part's `filename`) and bytes.
 pub struct UploadedFile {
     pub file_name: String,
@@ -113,7 +123,7 @@ pub async fn read_one_file(req: &HttpRequest, payload: web::Payload, field_name:
             format!("send multipart/form-data with a {field_name:?} file"),
         ));
     }
-    let mut multipart = Multipart::new(req.headers(), payload);
+    let mut multipart = multipart_of(req, payload)?;
     let mut file = None;
     while let Some(field) = multipart.next().await {
         let mut field = field.map_err(|e| tripped(req, ErrorCode::InvalidMultipart, e))?;

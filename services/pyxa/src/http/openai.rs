@@ -286,10 +286,11 @@ fn stream_completion(response: &AskResponse, model: &str) -> HttpResponse {
     summary = "Every collection as a model (`pyxa` is the default collection)",
     responses((status = 200, description = "An OpenAI model list", body = Object))
 )]
-pub async fn list_models(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+pub async fn list_models(state: web::Data<AppState>, caller: super::auth::Caller) -> ApiResult<HttpResponse> {
     let collections = state.kb.list_collections().await?;
     let mut data = vec![json!({"id": "pyxa", "object": "model", "created": 0, "owned_by": "pyxa"})];
-    for c in collections {
+    // A key sees the collections it may use, as in GET /v1/collections.
+    for c in collections.into_iter().filter(|c| caller.covers(&c.name)) {
         data.push(json!({"id": c.name, "object": "model", "created": c.created_at, "owned_by": "pyxa"}));
     }
     Ok(HttpResponse::Ok().json(json!({"object": "list", "data": data})))
