@@ -125,7 +125,7 @@ pub async fn load(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
     let rss_end = rss_mib();
     handle.stop(true).await;
 
-    let tally = tally.lock().unwrap();
+    let tally = std::mem::take(&mut *tally.lock().unwrap());
     let total: usize = tally.statuses.values().sum();
     println!("\n{:<12} {:>8} {:>10} {:>10} {:>10}", "operation", "requests", "p50 ms", "p99 ms", "max ms");
     let mut all = Vec::new();
@@ -231,7 +231,7 @@ async fn send(client: &reqwest::Client, base: &str, photos: &[Vec<u8>], op: Op, 
     let req = match op {
         Op::AskPhoto => {
             let form = reqwest::multipart::Form::new()
-                .text("prompt", if n % 2 == 0 { "What is this?" } else { "这是什么？" })
+                .text("prompt", if n.is_multiple_of(2) { "What is this?" } else { "这是什么？" })
                 .part("image", reqwest::multipart::Part::bytes(photos[n % photos.len()].clone()).file_name("photo.png"));
             client.post(format!("{base}/v1/ask")).multipart(form)
         }
