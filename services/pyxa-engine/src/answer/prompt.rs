@@ -88,12 +88,39 @@ pub fn build_messages(
 /// within a budget (a long earlier answer would crowd out the evidence of this one).
 const HISTORY_CHARS: usize = 400;
 
-/// The last [`HISTORY_TURNS`] turns, each side clipped to [`HISTORY_CHARS`].
+/// Tokens the conversation so far may take in a prompt, however long it is.
+const HISTORY_TOKENS: usize = 320;
+
+/// About how many tokens `text` is: a Chinese character is about one, other text about four
+/// characters a token (without running the model's tokenizer).
+fn estimated_tokens(text: &str) -> usize {
+    let han = text.chars().filter(|&c| pyxa_core::text::is_han(c)).count();
+    han + (text.chars().count() - han).div_ceil(4)
+}
+
+/// The newest turns, at most [`HISTORY_TURNS`] and [`HISTORY_TOKENS`], each side clipped to
+/// [`HISTORY_CHARS`]; oldest first.
 fn push_history(messages: &mut Vec<ChatMessage>, history: &[AnswerRecord]) {
-    let skip = history.len().saturating_sub(HISTORY_TURNS);
-    for turn in &history[skip..] {
-        messages.push(ChatMessage::user(clip_to(&turn.prompt, HISTORY_CHARS)));
-        messages.push(ChatMessage::assistant(clip_to(&turn.answer, HISTORY_CHARS)));
+    let mut budget = HISTORY_TOKENS;
+    let mut kept = Vec::new();
+    for turn in history.iter().rev().take(HISTORY_TURNS) {
+        let (question, mut answer) = (clip_to(&turn.prompt, HISTORY_CHARS), clip_to(&turn.answer, HISTORY_CHARS));
+        // The newest turn always goes in (a follow-up needs it), its answer shortened to fit.
+        let mut chars = HISTORY_CHARS;
+        while kept.is_empty() && chars > 16 && estimated_tokens(&question) + estimated_tokens(&answer) > budget {
+            chars /= 2;
+            answer = clip_to(&turn.answer, chars);
+        }
+        let cost = estimated_tokens(&question) + estimated_tokens(&answer);
+        if cost > budget {
+            break;
+        }
+        budget -= cost;
+        kept.push((question, answer));
+    }
+    for (question, answer) in kept.into_iter().rev() {
+        messages.push(ChatMessage::user(question));
+        messages.push(ChatMessage::assistant(answer));
     }
 }
 
@@ -144,4 +171,56 @@ pub fn build_question_messages(
         if context.is_empty() { prompt.to_string() } else { format!("Context:\n{}\n\nQuestion: {prompt}", context.join("\n")) };
     messages.push(ChatMessage::user(question));
     messages
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn turn(prompt: &str, answer: &str) -> AnswerRecord {
+        AnswerRecord {
+            answer_id: String::new(),
+            conversation_id: String::new(),
+            collection: "default".into(),
+            prompt: prompt.into(),
+            answer: answer.into(),
+            language: "zh".into(),
+            mode: "chat".into(),
+            image_hash: None,
+            image_vector: None,
+            candidates: serde_json::json!([]),
+            citations: serde_json::json!([]),
+            created_at: 0,
+            owner: None,
+        }
+    }
+
+    #[test]
+    fn history_keeps_the_newest_turns_within_the_token_budget() {
+        let long_zh = "松鼠主要吃坚果和种子".repeat(40);
+        let mut history: Vec<AnswerRecord> = (0..20).map(|i| turn(&format!("第{i}个问题"), &long_zh)).collect();
+        history.push(turn("What does it eat?", "Nuts and seeds [1]."));
+        let mut messages = Vec::new();
+        push_history(&mut messages, &history);
+        let tokens: usize = messages.iter().map(|m| estimated_tokens(&m.content)).sum();
+        assert!(tokens <= HISTORY_TOKENS, "{tokens} tokens");
+        // The newest turn is always there, last; an older one only while the budget allows.
+        assert_eq!(messages.len(), 2, "a 400-character Chinese answer does not fit next to it");
+        assert_eq!(messages[0].content, "What does it eat?");
+        // A newest turn longer than the budget goes in shortened.
+        let mut messages = Vec::new();
+        push_history(&mut messages, &history[..20]);
+        let tokens: usize = messages.iter().map(|m| estimated_tokens(&m.content)).sum();
+        assert_eq!((messages.len(), messages[0].content.as_str()), (2, "第19个问题"));
+        assert!(
+            tokens <= HISTORY_TOKENS && messages[1].content.starts_with("松鼠主要吃坚果"),
+            "{tokens}: {}",
+            messages[1].content
+        );
+        let short: Vec<AnswerRecord> = (0..5).map(|i| turn(&format!("q{i}"), "a short answer")).collect();
+        let mut messages = Vec::new();
+        push_history(&mut messages, &short);
+        let prompts: Vec<&str> = messages.iter().step_by(2).map(|m| m.content.as_str()).collect();
+        assert_eq!(prompts, ["q3", "q4"], "at most HISTORY_TURNS, oldest first");
+    }
 }
