@@ -270,6 +270,9 @@ pub trait MetadataStore: Send + Sync {
         image_vector: Option<&[f32]>,
         text_vector: Option<&[f32]>,
     ) -> Result<()>;
+    /// Records the text read from an item's photo and the text vector that includes it; the item
+    /// is `pending` until its point is written again. `unknown_item` once it is deleted.
+    async fn attach_ocr_text(&self, item_id: &str, ocr_text: &str, space: &str, text_vector: &[f32]) -> Result<()>;
     /// All indexed items of a collection with vectors (for rebuilding the vector store).
     async fn items_with_vectors(&self, collection: &str, after_id: Option<&str>, limit: i64) -> Result<Vec<ItemVectors>>;
 

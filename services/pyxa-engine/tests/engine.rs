@@ -347,7 +347,12 @@ async fn words_printed_on_a_photo_are_read_found_and_given_as_evidence() {
         .add_item("default", ItemInput { image: Some(boxed.clone()), label: Some("cookies".into()), ..Default::default() })
         .await
         .unwrap();
+    // Read in the background: acknowledged first, the text joins the item afterwards.
+    assert_eq!(item.ocr_text, None);
+    kb.settle_text_reading().await;
+    let item = kb.get_item("default", &item.id).await.unwrap();
     assert_eq!(item.ocr_text.as_deref(), Some("Crisp Almond Cookies"));
+    assert_eq!(item.state, pyxa_core::IndexState::Indexed);
     assert_eq!(item.kind, pyxa_core::ItemKind::Image, "the kind follows what the user sent");
     add(&kb, "default", "grey cat sofa", "cat").await;
     // Found by the printed words alone.

@@ -310,6 +310,28 @@ pub(crate) async fn count_outside_space(pool: &AnyPool, collection: Option<&str>
     get(&row, "n")
 }
 
+pub(crate) async fn attach_ocr_text(
+    pool: &AnyPool,
+    item_id: &str,
+    ocr_text: &str,
+    space: &str,
+    text_vector: &[f32],
+) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE items SET ocr_text = $1, space = $2, text_vector = $3, state = 'pending', updated_at = $4 \
+         WHERE id = $5 AND state <> 'deleting'",
+    )
+    .bind(ocr_text)
+    .bind(space)
+    .bind(vector_bytes(&Some(text_vector.to_vec())))
+    .bind(pyxa_core::now())
+    .bind(item_id)
+    .execute(pool)
+    .await
+    .map_err(db_err)?;
+    one_item_changed(done.rows_affected(), item_id)
+}
+
 pub(crate) async fn replace_item_vectors(
     pool: &AnyPool,
     item_id: &str,

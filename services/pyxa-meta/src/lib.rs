@@ -271,6 +271,11 @@ impl MetadataStore for SqlStore {
         items::replace_item_vectors(&self.pool, item_id, space, image_vector, text_vector).await
     }
 
+    #[tracing::instrument(skip_all, fields(item_id = item_id))]
+    async fn attach_ocr_text(&self, item_id: &str, ocr_text: &str, space: &str, text_vector: &[f32]) -> Result<()> {
+        items::attach_ocr_text(&self.pool, item_id, ocr_text, space, text_vector).await
+    }
+
     #[tracing::instrument(skip_all, fields(collection = collection, limit = limit))]
     async fn items_with_vectors(&self, collection: &str, after_id: Option<&str>, limit: i64) -> Result<Vec<ItemVectors>> {
         items::items_with_vectors(&self.pool, collection, after_id, limit).await

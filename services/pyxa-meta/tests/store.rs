@@ -99,6 +99,7 @@ async fn run_contract(url: &str, backend: &str) {
     documents(&store).await;
     delete_collection(&store).await;
     blob_lifecycle(&store).await;
+    photo_text_attached(&store).await;
     let before = snapshot(&store).await;
     store.close().await;
 
@@ -355,6 +356,19 @@ async fn blob_lifecycle(s: &SqlStore) {
     s.delete_blob(&loose).await.unwrap();
     assert_eq!(s.get_blob(&loose).await.unwrap(), None);
     assert!(s.get_blob(&held).await.unwrap().is_some());
+}
+
+/// Text read from a photo after its item was stored: kept with the item, which waits (pending)
+/// for its point to be written again.
+async fn photo_text_attached(s: &SqlStore) {
+    let item = s.insert_item(new_item("lifecycle", "ocr1", None, Some(vector(7)), None)).await.unwrap();
+    s.set_item_state(&item.id, IndexState::Indexed).await.unwrap();
+    s.attach_ocr_text(&item.id, "Crisp Almond Cookies 杏仁饼", "bundle@2", &vector(8)).await.unwrap();
+    let got = s.get_item("lifecycle", &item.id).await.unwrap().unwrap();
+    assert_eq!((got.ocr_text.as_deref(), got.state), (Some("Crisp Almond Cookies 杏仁饼"), IndexState::Pending));
+    let e = s.attach_ocr_text("no-such-item", "x", "bundle@2", &vector(8)).await.unwrap_err();
+    assert_err(&e, ErrorKind::NotFound, "item_not_found");
+    s.purge_item(&item.id).await.unwrap();
 }
 
 async fn unused(s: &SqlStore, among: Option<&[String]>, used_before: i64, answered_since: i64) -> Vec<String> {

@@ -99,14 +99,14 @@ impl KnowledgeBase {
                 format!("this item is already in the collection as {}", existing.id),
             ));
         }
-        // The photo (embedding and OCR) and the text are worked on concurrently (the encoder
-        // batches them).
+        // The photo and the text are embedded concurrently (the encoder batches them); the text
+        // printed on the photo is read after the item is acknowledged.
         let image_part = async {
             match image {
                 Some(bytes) => {
                     let (hash, pixels) = self.store_image(bytes).await?;
-                    let (encoding, ocr_text) = futures::try_join!(self.embed_pixels(pixels.clone()), self.read_text(pixels))?;
-                    Ok((Some(hash), Some(encoding.embedding), ocr_text))
+                    let encoding = self.embed_pixels(pixels.clone()).await?;
+                    Ok((Some(hash), Some(encoding.embedding), Some(pixels)))
                 }
                 None => Ok((None, None, None)),
             }
@@ -117,12 +117,7 @@ impl KnowledgeBase {
                 None => Ok(None),
             }
         };
-        let ((blob_hash, image_vector, ocr_text), text_vector) = futures::try_join!(image_part, text_part)?;
-        // Words printed on the photo make it findable by those words: they join the text vector.
-        let text_vector = match searchable_text(text.as_deref(), ocr_text.as_deref()) {
-            Some(combined) if ocr_text.is_some() => Some(self.embed_text(&combined).await?),
-            _ => text_vector,
-        };
+        let ((blob_hash, image_vector, pixels), text_vector) = futures::try_join!(image_part, text_part)?;
         let kind = match (image_vector.is_some(), text.is_some()) {
             (true, true) => ItemKind::ImageText,
             (true, false) => ItemKind::Image,
@@ -133,7 +128,7 @@ impl KnowledgeBase {
             collection: collection.to_string(),
             label,
             text,
-            ocr_text,
+            ocr_text: None,
             kind,
             metadata,
             content_hash: hash,
@@ -145,7 +140,7 @@ impl KnowledgeBase {
             text_vector,
         };
         let item = self.meta.insert_item(new.clone()).await?;
-        let point = super::point_of(&item, new.space, new.image_vector, new.text_vector);
+        let point = super::point_of(&item, new.space, new.image_vector.clone(), new.text_vector);
         if let Err(e) = self.index(point).await {
             // Not acknowledged: take it back so the client can simply retry.
             let _ = self.meta.purge_item(&item.id).await;
@@ -156,7 +151,14 @@ impl KnowledgeBase {
             self.collection(collection).await?;
             return Err(e);
         }
-        Ok(Item { state: IndexState::Indexed, ..item })
+        let item = Item { state: IndexState::Indexed, ..item };
+        drop(_photo_in_flight);
+        if let Some(pixels) = pixels {
+            // Words printed on the photo make it findable by those words: they join the item,
+            // its text vector and its keywords once read.
+            self.read_text_later(item.clone(), pixels, new.image_vector).await;
+        }
+        Ok(item)
     }
 
     pub(super) async fn index(&self, point: VectorPoint) -> Result<()> {

@@ -4,6 +4,7 @@
 
 mod documents;
 mod items;
+mod photo_text;
 mod photos;
 mod reindex;
 mod repair;
@@ -51,6 +52,8 @@ pub struct KnowledgeBase {
     /// Uploads hold the read side while their photo is stored but not yet held by an item;
     /// deleting unused photos holds the write side.
     photo_writes: Arc<tokio::sync::RwLock<()>>,
+    /// Photos whose printed text is being read in the background.
+    text_reads: photo_text::TextReads,
 }
 
 /// What an item is found by in keyword search: its label, its text, the text read from its
@@ -153,6 +156,7 @@ impl KnowledgeBase {
             text_vectors,
             photo_retention: None,
             photo_writes: Arc::default(),
+            text_reads: Default::default(),
         }
     }
 

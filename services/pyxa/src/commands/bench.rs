@@ -288,6 +288,7 @@ async fn ask(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
         let _ =
             kb.add_item("default", pyxa_engine::ItemInput { image: Some(std::fs::read(p)?), label, ..Default::default() }).await;
     }
+    kb.settle_text_reading().await;
     let generator = crate::bootstrap::open_generator(common, &args.generator).await?;
     println!("pyxa bench ask: {} photos in the collection, {} s per measurement", photos.len(), args.seconds);
     // First, while the model's cache is empty and nothing else runs (as for llama-bench).

@@ -236,6 +236,7 @@ pub async fn eval(common: CommonArgs, args: EvalArgs) -> Result<()> {
                 Err(e) => return Err(anyhow::Error::from(e).context(format!("ingesting {}", p.file))),
             }
         }
+        kb.settle_text_reading().await;
         kb.optimize(RETRIEVAL_COLLECTION).await?;
         let mut retrieval = HashMap::new();
         for (lang, query) in [
@@ -279,6 +280,7 @@ pub async fn eval(common: CommonArgs, args: EvalArgs) -> Result<()> {
             }
             queries.push(query);
         }
+        kb.settle_text_reading().await;
         kb.optimize(FEW_SHOT_COLLECTION).await?;
         let settings = AnswerSettings { confidence_threshold: args.confidence_threshold, ..Default::default() };
         let answers = AskService::new(kb.clone(), None, settings);

@@ -153,6 +153,8 @@ pub async fn ingest(common: CommonArgs, args: IngestArgs) -> Result<()> {
     let skipped = results.iter().filter(|r| matches!(r, Ok(false))).count();
     let failed = results.iter().filter(|r| r.is_err()).count();
     bar.finish_and_clear();
+    // The text printed on the photos is read in the background: it is part of the ingest.
+    kb.settle_text_reading().await;
     kb.optimize(&args.collection).await?;
     println!(
         "{}",

@@ -77,6 +77,7 @@ pub async fn load(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
         let _ =
             kb.add_item("default", pyxa_engine::ItemInput { image: Some(std::fs::read(p)?), label, ..Default::default() }).await;
     }
+    kb.settle_text_reading().await;
     let generator = crate::bootstrap::open_generator(common, &args.generator).await?;
     let with_llm = generator.is_some();
     let settings = pyxa_engine::AnswerSettings { max_answer_tokens: args.generator.max_answer_tokens, ..Default::default() };
