@@ -43,7 +43,7 @@ fn peak_rss_mib() -> f64 {
         .unwrap_or(0.0)
 }
 
-pub(super) fn photos(dir: &Path) -> Result<Vec<PathBuf>> {
+fn photos(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("reading {} (run `pyxa models pull test-photos`)", dir.display()))?
         .flatten()
@@ -276,19 +276,7 @@ fn python_baseline(common: &CommonArgs, bundle: &Path, photos: &[PathBuf], secon
 }
 
 async fn ask(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
-    let dir = args.photos.clone().unwrap_or_else(|| common.home().root.join("test-photos"));
-    let photos = photos(&dir)?;
-    let data = tempdir("pyxa-bench-ask")?;
-    let mut stores = args.stores.clone();
-    stores.data_dir = data.clone();
-    let encoder = crate::bootstrap::load_encoder(common).await?;
-    let kb = crate::bootstrap::open_knowledge_base(encoder, &stores, common.encoder_config().decode_limits).await?;
-    for p in &photos {
-        let label = p.file_stem().map(|s| s.to_string_lossy().into_owned());
-        let _ =
-            kb.add_item("default", pyxa_engine::ItemInput { image: Some(std::fs::read(p)?), label, ..Default::default() }).await;
-    }
-    kb.settle_text_reading().await;
+    let (data, photos, kb) = labelled_photos(common, args, "pyxa-bench-ask").await?;
     let generator = crate::bootstrap::open_generator(common, &args.generator).await?;
     println!("pyxa bench ask: {} photos in the collection, {} s per measurement", photos.len(), args.seconds);
     // First, while the model's cache is empty and nothing else runs (as for llama-bench).
@@ -435,7 +423,30 @@ fn llama_bench(gguf: &Path, threads: usize, home: &Path) -> Result<Option<f64>> 
     Ok(runs.as_array().and_then(|r| r.first()).and_then(|r| r["avg_ts"].as_f64()))
 }
 
-pub(super) fn tempdir(prefix: &str) -> Result<PathBuf> {
+/// A knowledge base in a fresh temp dir whose default collection holds the benchmark photos,
+/// each labelled by its file name: the data dir, the photos and the knowledge base.
+pub(super) async fn labelled_photos(
+    common: &CommonArgs,
+    args: &BenchArgs,
+    prefix: &str,
+) -> Result<(PathBuf, Vec<PathBuf>, pyxa_engine::KnowledgeBase)> {
+    let dir = args.photos.clone().unwrap_or_else(|| common.home().root.join("test-photos"));
+    let photos = photos(&dir)?;
+    let data = tempdir(prefix)?;
+    let mut stores = args.stores.clone();
+    stores.data_dir = data.clone();
+    let encoder = crate::bootstrap::load_encoder(common).await?;
+    let kb = crate::bootstrap::open_knowledge_base(encoder, &stores, common.encoder_config().decode_limits).await?;
+    for p in &photos {
+        let label = p.file_stem().map(|s| s.to_string_lossy().into_owned());
+        let _ =
+            kb.add_item("default", pyxa_engine::ItemInput { image: Some(std::fs::read(p)?), label, ..Default::default() }).await;
+    }
+    kb.settle_text_reading().await;
+    Ok((data, photos, kb))
+}
+
+fn tempdir(prefix: &str) -> Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("{prefix}-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use serde_json::json;
 
-use super::bench::{photos, tempdir};
+use super::bench::labelled_photos;
 use crate::bootstrap::App;
 use crate::config::{BenchArgs, CommonArgs};
 use crate::http::{AppState, HttpLimits};
@@ -65,19 +65,7 @@ fn percentile(sorted: &[Duration], q: f64) -> f64 {
 }
 
 pub async fn load(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
-    let dir = args.photos.clone().unwrap_or_else(|| common.home().root.join("test-photos"));
-    let photos = photos(&dir)?;
-    let data = tempdir("pyxa-bench-load")?;
-    let mut stores = args.stores.clone();
-    stores.data_dir = data.clone();
-    let encoder = crate::bootstrap::load_encoder(common).await?;
-    let kb = crate::bootstrap::open_knowledge_base(encoder, &stores, common.encoder_config().decode_limits).await?;
-    for p in &photos {
-        let label = p.file_stem().map(|s| s.to_string_lossy().into_owned());
-        let _ =
-            kb.add_item("default", pyxa_engine::ItemInput { image: Some(std::fs::read(p)?), label, ..Default::default() }).await;
-    }
-    kb.settle_text_reading().await;
+    let (data, photos, kb) = labelled_photos(common, args, "pyxa-bench-load").await?;
     let generator = crate::bootstrap::open_generator(common, &args.generator).await?;
     let with_llm = generator.is_some();
     let settings = pyxa_engine::AnswerSettings { max_answer_tokens: args.generator.max_answer_tokens, ..Default::default() };

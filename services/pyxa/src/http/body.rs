@@ -1,8 +1,8 @@
-//! Bounds on any request, applied before a handler sees it: the size of its headers, and for its
-//! body a deadline between chunks and one for the whole body (a client sending a byte a second
-//! cannot hold a connection), the largest body any route accepts, and the largest header block of a multipart part (actix's
-//! multipart parser buffers a part's headers until it finds their end). Routes bound their own
-//! bodies more tightly; this is the ceiling.
+//! Bounds on any request, applied before a handler sees it: the size of its headers, and for
+//! its body a deadline between chunks and one for the whole body (a client sending a byte a
+//! second cannot hold a connection), the largest body any route accepts, and the largest header
+//! block of a multipart part (actix's multipart parser buffers a part's headers until it finds
+//! their end). Routes bound their own bodies more tightly; this is the ceiling.
 //!
 //! A tripped bound ends the body with an I/O error and records why in the request, so the code
 //! that reads the body answers with the right error code ([`tripped`]).
