@@ -29,18 +29,32 @@ struct Rate {
 
 fn summarize(mut lat: Vec<Duration>, items: usize, wall: Duration) -> Rate {
     lat.sort();
-    let pick = |q: f64| {
-        lat.get(((lat.len() as f64 * q) as usize).min(lat.len().saturating_sub(1))).map(|d| d.as_secs_f64() * 1e3).unwrap_or(0.0)
-    };
-    Rate { per_s: items as f64 / wall.as_secs_f64(), p50_ms: pick(0.5), p99_ms: pick(0.99) }
+    Rate { per_s: items as f64 / wall.as_secs_f64(), p50_ms: percentile_ms(&lat, 0.5), p99_ms: percentile_ms(&lat, 0.99) }
+}
+
+/// The `q` quantile of sorted latencies, in milliseconds (0 for none).
+pub(super) fn percentile_ms(sorted: &[Duration], q: f64) -> f64 {
+    sorted.get(((sorted.len() as f64 * q) as usize).min(sorted.len().saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1e3)
+}
+
+/// A memory figure of this process from /proc/self/status (`VmRSS`, `VmHWM`), in MiB.
+pub(super) fn memory_mib(field: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))?
+                .split_whitespace()
+                .nth(1)?
+                .parse::<f64>()
+                .ok()
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
 }
 
 fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
+    memory_mib("VmHWM")
 }
 
 fn photos(dir: &Path) -> Result<Vec<PathBuf>> {

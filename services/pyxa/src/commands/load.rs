@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use serde_json::json;
 
-use super::bench::labelled_photos;
+use super::bench::{labelled_photos, memory_mib, percentile_ms};
 use crate::bootstrap::App;
 use crate::config::{BenchArgs, CommonArgs};
 use crate::http::{AppState, HttpLimits};
@@ -53,15 +53,7 @@ struct Tally {
 }
 
 fn rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
-}
-
-fn percentile(sorted: &[Duration], q: f64) -> f64 {
-    sorted.get(((sorted.len() as f64 * q) as usize).min(sorted.len().saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1e3)
+    memory_mib("VmRSS")
 }
 
 pub async fn load(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
@@ -125,8 +117,8 @@ pub async fn load(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
             "{:<12} {:>8} {:>10.1} {:>10.1} {:>10.1}",
             format!("{op:?}"),
             lat.len(),
-            percentile(&lat, 0.5),
-            percentile(&lat, 0.99),
+            percentile_ms(&lat, 0.5),
+            percentile_ms(&lat, 0.99),
             lat.last().map_or(0.0, |d| d.as_secs_f64() * 1e3)
         );
         all.extend(lat);
@@ -136,8 +128,8 @@ pub async fn load(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
         "{:<12} {:>8} {:>10.1} {:>10.1} {:>10.1}",
         "all",
         all.len(),
-        percentile(&all, 0.5),
-        percentile(&all, 0.99),
+        percentile_ms(&all, 0.5),
+        percentile_ms(&all, 0.99),
         all.last().map_or(0.0, |d| d.as_secs_f64() * 1e3)
     );
     println!("\nthroughput: {:.1} requests/s ({total} in {:.1} s)", total as f64 / wall.as_secs_f64(), wall.as_secs_f64());
