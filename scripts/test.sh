@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up everything the tests need on a fresh machine and runs them all: Rust unit and
 # integration tests (real ONNX Runtime, real models, Qdrant Edge, SQLite), the SQL store tests
-# on PostgreSQL, the OpenAI-client test, the hostile-input suite over HTTP and the browser tests
-# (Chromium + Playwright).
+# on PostgreSQL, the scale-out tests (when a Qdrant server was built with
+# scripts/qdrant-server.sh build), the OpenAI-client test, the hostile-input suite over HTTP and
+# the browser tests (Chromium + Playwright).
 source "$(dirname "$0")/setup.sh"
 ensure_rust
 extra=(chromium postgresql)
@@ -23,6 +24,9 @@ step "Rust tests (release): fast ones with fakes first, then the real-model end-
 
 step "SQL store tests on PostgreSQL"
 (cd "$ROOT" && bash services/pyxa-meta/tests/with-postgres.sh cargo test --release --locked --workspace --test store)
+
+step "scale-out: Qdrant server contract, two pyxa replicas on PostgreSQL and a 3-node Qdrant cluster (skipped loudly without a Qdrant build)"
+bash "$ROOT/tests/scale/run.sh"
 
 step "hostile-input suite (malformed, oversized, concurrent, cancelled and slow requests) against a real pyxa serve"
 bash "$ROOT/tests/hostile/run.sh"

@@ -194,10 +194,41 @@ pub struct VectorStoreInfo {
     pub location: String,
 }
 
+/// Whether the vector store can serve, as `/health` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreStatus {
+    /// Everything answers and every replica is in sync.
+    Ok,
+    /// Serving, with less redundancy than configured: a peer is unreachable or a replica is
+    /// not active.
+    Degraded,
+    /// No peer answers.
+    Unavailable,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VectorStoreHealth {
+    pub status: StoreStatus,
+    /// What is wrong, one line each (empty when `ok`).
+    pub problems: Vec<String>,
+}
+
+impl VectorStoreHealth {
+    pub fn ok() -> Self {
+        Self { status: StoreStatus::Ok, problems: Vec::new() }
+    }
+}
+
 /// One trait, two Qdrant backends (in-process Edge, server/cluster), the same behaviour.
 #[async_trait]
 pub trait VectorStore: Send + Sync {
     fn info(&self) -> VectorStoreInfo;
+
+    /// Reachability and replica state (always `ok` in-process).
+    async fn health(&self) -> VectorStoreHealth {
+        VectorStoreHealth::ok()
+    }
     /// Create the collection if missing (idempotent).
     async fn ensure_collection(&self, collection: &str, dim: usize) -> Result<()>;
     async fn delete_collection(&self, collection: &str) -> Result<()>;

@@ -246,8 +246,9 @@ pub trait MetadataStore: Send + Sync {
     async fn get_items(&self, item_ids: &[String]) -> Result<Vec<Item>>;
     /// Hard delete (after the vector store forgot it).
     async fn purge_item(&self, item_id: &str) -> Result<()>;
-    /// Items whose vector-store state is not `Indexed`, with their vectors.
-    async fn unsettled_items(&self, limit: i64) -> Result<Vec<ItemVectors>>;
+    /// Items whose vector-store state is not `Indexed`, with their vectors, last changed before
+    /// `changed_before` (so that another pyxa replica's write in progress is left alone).
+    async fn unsettled_items(&self, limit: i64, changed_before: Timestamp) -> Result<Vec<ItemVectors>>;
     /// Distinct labels of visible items with counts.
     async fn labels(&self, collection: &str) -> Result<Vec<LabelCount>>;
     /// Visible items (of one collection, or all) whose vectors are not in `space`, with their
@@ -289,8 +290,9 @@ pub trait MetadataStore: Send + Sync {
     async fn document_item_ids(&self, document_id: &str) -> Result<Vec<String>>;
     /// Hard delete of the document and its passages (after the vector store forgot them).
     async fn purge_document(&self, document_id: &str) -> Result<()>;
-    /// Documents not `Indexed` (an upload or a deletion a crash interrupted).
-    async fn unsettled_documents(&self) -> Result<Vec<Document>>;
+    /// Documents not `Indexed` (an upload or a deletion a crash interrupted), created before
+    /// `changed_before` and with no passage written since.
+    async fn unsettled_documents(&self, changed_before: Timestamp) -> Result<Vec<Document>>;
 
     // blobs
     /// Records the blob if new (content-addressed, idempotent) and marks it used now.

@@ -1,7 +1,7 @@
 //! The `documents` table. A document's passages are items (kind `passage`) that carry its id;
 //! purging a document removes them with it, in one transaction.
 
-use pyxa_core::{Document, Error, ErrorCode, IndexState, Result};
+use pyxa_core::{Document, Error, ErrorCode, IndexState, Result, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::error::ErrorKind as DbErrorKind;
 use sqlx::AnyPool;
@@ -114,10 +114,14 @@ pub(crate) async fn purge_document(pool: &AnyPool, document_id: &str) -> Result<
     tx.commit().await.map_err(db_err)
 }
 
-pub(crate) async fn unsettled_documents(pool: &AnyPool) -> Result<Vec<Document>> {
-    let rows = sqlx::query(&format!("SELECT {DOCUMENT_COLS} FROM documents WHERE state <> 'indexed' ORDER BY seq"))
-        .fetch_all(pool)
-        .await
-        .map_err(db_err)?;
+pub(crate) async fn unsettled_documents(pool: &AnyPool, changed_before: Timestamp) -> Result<Vec<Document>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {DOCUMENT_COLS} FROM documents d WHERE state <> 'indexed' AND created_at < $1 \
+         AND NOT EXISTS (SELECT 1 FROM items i WHERE i.document_id = d.id AND i.updated_at >= $1) ORDER BY seq"
+    ))
+    .bind(changed_before)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
     collect(rows, document_from_row)
 }

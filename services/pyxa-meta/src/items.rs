@@ -2,7 +2,7 @@
 //! Items in state `deleting` are invisible to readers but keep their content hash taken until
 //! they are purged.
 
-use pyxa_core::{DocumentRef, Error, ErrorCode, IndexState, Item, ItemKind, ItemVectors, LabelCount, NewItem, Result};
+use pyxa_core::{DocumentRef, Error, ErrorCode, IndexState, Item, ItemKind, ItemVectors, LabelCount, NewItem, Result, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::error::ErrorKind as DbErrorKind;
 use sqlx::AnyPool;
@@ -223,13 +223,14 @@ pub(crate) async fn purge_item(pool: &AnyPool, item_id: &str) -> Result<()> {
     Ok(())
 }
 
-pub(crate) async fn unsettled_items(pool: &AnyPool, limit: i64) -> Result<Vec<ItemVectors>> {
+pub(crate) async fn unsettled_items(pool: &AnyPool, limit: i64, changed_before: Timestamp) -> Result<Vec<ItemVectors>> {
     let rows = sqlx::query(concat!(
         "SELECT ",
         item_vector_cols!(),
-        " FROM items WHERE state IN ('pending', 'deleting') ORDER BY seq LIMIT $1"
+        " FROM items WHERE state IN ('pending', 'deleting') AND updated_at < $2 ORDER BY seq LIMIT $1"
     ))
     .bind(limit.max(0))
+    .bind(changed_before)
     .fetch_all(pool)
     .await
     .map_err(db_err)?;

@@ -235,8 +235,8 @@ impl MetadataStore for SqlStore {
     }
 
     #[tracing::instrument(skip_all, fields(limit = limit))]
-    async fn unsettled_items(&self, limit: i64) -> Result<Vec<ItemVectors>> {
-        items::unsettled_items(&self.pool, limit).await
+    async fn unsettled_items(&self, limit: i64, changed_before: pyxa_core::Timestamp) -> Result<Vec<ItemVectors>> {
+        items::unsettled_items(&self.pool, limit, changed_before).await
     }
 
     #[tracing::instrument(skip_all, fields(collection = collection))]
@@ -319,8 +319,8 @@ impl MetadataStore for SqlStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn unsettled_documents(&self) -> Result<Vec<Document>> {
-        documents::unsettled_documents(&self.pool).await
+    async fn unsettled_documents(&self, changed_before: pyxa_core::Timestamp) -> Result<Vec<Document>> {
+        documents::unsettled_documents(&self.pool, changed_before).await
     }
 
     // ---------------------------------------------------------------------------------- blobs

@@ -230,7 +230,7 @@ async fn states(s: &SqlStore) {
     let ids: Vec<String> = birds.iter().rev().map(|i| i.id.clone()).collect(); // oldest first
 
     // Everything starts pending, vectors exactly as given.
-    let unsettled = s.unsettled_items(100).await.unwrap();
+    let unsettled = s.unsettled_items(100, i64::MAX).await.unwrap();
     assert_eq!(unsettled.len(), 7);
     for (i, u) in unsettled.iter().take(6).enumerate() {
         assert_eq!(u.item.id, ids[i]);
@@ -238,12 +238,16 @@ async fn states(s: &SqlStore) {
         assert_bits(u.image_vector.as_ref(), Some(&vector(i)));
         assert_bits(u.text_vector.as_ref(), (i % 2 == 0).then(|| vector(100 + i)).as_ref());
     }
-    assert_eq!(s.unsettled_items(2).await.unwrap().len(), 2);
+    assert_eq!(s.unsettled_items(2, i64::MAX).await.unwrap().len(), 2);
+    // Rows changed at or after the cutoff may be another replica's write in progress.
+    let now = pyxa_core::now();
+    assert!(s.unsettled_items(100, now - 3600).await.unwrap().is_empty(), "all were written within the hour");
+    assert_eq!(s.unsettled_items(100, now + 1).await.unwrap().len(), 7);
 
     for id in &ids {
         s.set_item_state(id, IndexState::Indexed).await.unwrap();
     }
-    let unsettled = s.unsettled_items(100).await.unwrap();
+    let unsettled = s.unsettled_items(100, i64::MAX).await.unwrap();
     assert_eq!(unsettled.len(), 1);
     assert_eq!(unsettled[0].item.collection, "plants");
     assert_eq!(s.get_item("birds", &ids[0]).await.unwrap().unwrap().state, IndexState::Indexed);
@@ -258,7 +262,7 @@ async fn states(s: &SqlStore) {
     assert_eq!(s.labels("birds").await.unwrap()[0].count, 2);
     assert_eq!(s.get_collection("birds").await.unwrap().unwrap().item_count, 5);
     assert!(s.get_items(&[ids[2].clone()]).await.unwrap().is_empty());
-    let unsettled = s.unsettled_items(100).await.unwrap();
+    let unsettled = s.unsettled_items(100, i64::MAX).await.unwrap();
     let deleting: Vec<_> = unsettled.iter().filter(|u| u.item.state == IndexState::Deleting).collect();
     assert_eq!(deleting.len(), 1);
     assert_eq!(deleting[0].item.id, ids[2]);
@@ -291,7 +295,7 @@ async fn states(s: &SqlStore) {
     // Purge: gone for good, the hash free again; purging twice is fine.
     s.purge_item(&ids[2]).await.unwrap();
     s.purge_item(&ids[2]).await.unwrap();
-    assert!(s.unsettled_items(100).await.unwrap().iter().all(|u| u.item.id != ids[2]));
+    assert!(s.unsettled_items(100, i64::MAX).await.unwrap().iter().all(|u| u.item.id != ids[2]));
     assert_eq!(s.find_item_by_hash("birds", "hash-2").await.unwrap(), None);
 
     let e = s.set_item_state("missing", IndexState::Indexed).await.unwrap_err();
@@ -317,7 +321,7 @@ async fn embedding_spaces(s: &SqlStore) {
     s.replace_item_vectors(&ids[0], "bundle@2", Some(&new_vector), None).await.unwrap();
     let moved = s.get_item("spaces", &ids[0]).await.unwrap().unwrap();
     assert_eq!((moved.space.as_deref(), moved.state), (Some("bundle@2"), IndexState::Pending));
-    let pending = s.unsettled_items(100).await.unwrap();
+    let pending = s.unsettled_items(100, i64::MAX).await.unwrap();
     let stored = pending.iter().find(|iv| iv.item.id == ids[0]).unwrap();
     assert_eq!(stored.image_vector.as_ref(), Some(&new_vector));
     assert!(s.count_outside_space(None, "bundle@2").await.unwrap() >= 4, "all collections count");
@@ -498,9 +502,14 @@ async fn documents(s: &SqlStore) {
         assert_eq!((back.kind, back.document.as_ref().map(|d| d.position)), (ItemKind::Passage, Some(position as i64)));
         assert_eq!(back.document.unwrap().title, "Garden birds 花园鸟类");
     }
-    assert_eq!(s.unsettled_documents().await.unwrap().len(), 1);
+    assert_eq!(s.unsettled_documents(i64::MAX).await.unwrap().len(), 1);
+    // A document whose passages are still being written is not left over by a crash.
+    let created_at = doc("d1", "file-1").created_at;
+    assert!(s.unsettled_documents(created_at + 1).await.unwrap().is_empty(), "its passages were written just now");
+    assert!(s.unsettled_documents(created_at).await.unwrap().is_empty());
+    assert_eq!(s.unsettled_documents(pyxa_core::now() + 1).await.unwrap().len(), 1);
     s.set_document_state("d1", IndexState::Indexed).await.unwrap();
-    assert!(s.unsettled_documents().await.unwrap().is_empty());
+    assert!(s.unsettled_documents(i64::MAX).await.unwrap().is_empty());
     let listed = s.list_documents("birds").await.unwrap();
     assert_eq!(listed, vec![Document { state: IndexState::Indexed, ..doc("d1", "file-1") }]);
     assert_eq!(s.find_document_by_hash("birds", "file-1").await.unwrap().unwrap().id, "d1");
@@ -604,7 +613,7 @@ async fn snapshot(s: &SqlStore) -> String {
     for c in s.list_collections().await.unwrap() {
         out += &format!("{:?}\n{:?}\n", s.list_items(&c.name, None, 1000, 0).await.unwrap(), s.labels(&c.name).await.unwrap());
     }
-    for iv in s.unsettled_items(1000).await.unwrap() {
+    for iv in s.unsettled_items(1000, i64::MAX).await.unwrap() {
         out += &format!("{:?} {:?} {:?}\n", iv.item, bits(iv.image_vector.as_ref()), bits(iv.text_vector.as_ref()));
     }
     for c in s.list_conversations(100).await.unwrap() {

@@ -21,6 +21,34 @@ pub(crate) fn clean_sparse(v: &pyxa_core::SparseVector) -> (Vec<u32>, Vec<f32>) 
     merged.into_iter().filter(|(_, x)| x.is_finite() && *x != 0.0).unzip()
 }
 
+/// The named vectors a point lacks, grouped: each group is a set of names and the points (by
+/// index into `points`) that lack exactly those.
+///
+/// Why the stores need it: an upsert of a point that already lives in an optimised
+/// (non-appendable) segment makes Qdrant copy the old point into a writable segment and merge
+/// the new vectors into the old ones (`upsert_points` in Qdrant's `lib/shard/src/update.rs`,
+/// v1.18 and qdrant-edge 0.7), so a vector the new point lacks would survive the replacement.
+/// Both stores delete these vectors in the same write.
+pub(crate) fn absent_vectors(points: &[VectorPoint]) -> Vec<(Vec<&'static str>, Vec<usize>)> {
+    let mut groups: std::collections::BTreeMap<Vec<&'static str>, Vec<usize>> = std::collections::BTreeMap::new();
+    for (i, p) in points.iter().enumerate() {
+        let mut absent = Vec::new();
+        if p.image.is_none() {
+            absent.push(VectorName::Image.as_str());
+        }
+        if p.text.is_none() {
+            absent.push(VectorName::Text.as_str());
+        }
+        if p.keywords.as_ref().is_none_or(|k| clean_sparse(k).0.is_empty()) {
+            absent.push(KEYWORDS);
+        }
+        if !absent.is_empty() {
+            groups.entry(absent).or_default().push(i);
+        }
+    }
+    groups.into_iter().collect()
+}
+
 /// Keyword-indexed payload fields and whether Qdrant should build extra HNSW links per value.
 /// `collection` has one value per shard and `kind` only three: extra graphs for them would cost
 /// about one full graph build each and buy nothing (filters on them are not selective; big

@@ -38,7 +38,7 @@ mod edge;
 mod server;
 
 pub use edge::{CollectionStats, EdgeStore, EdgeStoreConfig};
-pub use server::{ServerStore, ServerStoreConfig};
+pub use server::{ReadConsistency, ServerStore, ServerStoreConfig, WriteOrder};
 
 use std::sync::Arc;
 

@@ -8,25 +8,35 @@
 
 use pyxa_core::ErrorCode;
 use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use pyxa_core::{
-    Error, ErrorKind, KeywordQuery, PayloadFilter, Result, ScoredPoint, VectorPoint, VectorQuery, VectorStore, VectorStoreInfo,
+    Error, ErrorKind, KeywordQuery, PayloadFilter, Result, ScoredPoint, StoreStatus, VectorPoint, VectorQuery, VectorStore,
+    VectorStoreHealth, VectorStoreInfo,
 };
 use qdrant_client::qdrant::{
-    value::Kind, vectors_config, CollectionStatus, Condition, CountPointsBuilder, CreateCollectionBuilder,
-    CreateFieldIndexCollectionBuilder, CreateVectorNameRequestBuilder, DeletePointsBuilder, Distance, FieldType, Filter,
-    GetPointsBuilder, HnswConfigDiff, KeywordIndexParamsBuilder, Modifier, NamedVectors, OptimizersConfigDiff, PointId,
-    PointStruct, PointsIdsList, Query, QueryPointsBuilder, SearchParamsBuilder, SparseIndexConfigBuilder,
-    SparseVectorCreationConfigBuilder, SparseVectorParamsBuilder, SparseVectorsConfigBuilder, UpdateCollectionBuilder,
-    UpsertPointsBuilder, Value, Vector, VectorInput, VectorParamsBuilder, VectorsConfigBuilder,
+    points_update_operation::{DeleteVectors, Operation, PointStructList},
+    read_consistency,
+    value::Kind,
+    vectors_config, CollectionStatus, Condition, CountPointsBuilder, CreateCollectionBuilder, CreateFieldIndexCollectionBuilder,
+    CreateVectorNameRequestBuilder, DeletePointsBuilder, Distance, FieldType, Filter, GetPointsBuilder, HnswConfigDiff,
+    KeywordIndexParamsBuilder, Modifier, NamedVectors, OptimizersConfigDiff, PointId, PointStruct, PointsIdsList,
+    PointsUpdateOperation, Query, QueryPointsBuilder, ReadConsistencyType, ReplicaState, SearchParamsBuilder,
+    SparseIndexConfigBuilder, SparseVectorCreationConfigBuilder, SparseVectorParamsBuilder, SparseVectorsConfigBuilder,
+    UpdateBatchPointsBuilder, UpdateCollectionBuilder, Value, Vector, VectorInput, VectorParamsBuilder, VectorsConfigBuilder,
+    VectorsSelector, WriteOrdering, WriteOrderingType,
 };
 use qdrant_client::{Payload, Qdrant, QdrantError};
 
 use crate::common::{self, INDEXED_FIELDS, KEYWORDS, VECTORS, WRITE_CHUNK};
 use crate::IndexSettings;
+
+/// How long `/health` waits for each peer.
+const HEALTH_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Qdrant collection names are `pyxa_<collection>`.
 pub const COLLECTION_PREFIX: &str = "pyxa_";
@@ -34,7 +44,8 @@ pub const COLLECTION_PREFIX: &str = "pyxa_";
 /// Settings of [`ServerStore`].
 #[derive(Debug, Clone)]
 pub struct ServerStoreConfig {
-    /// gRPC URL, e.g. `http://localhost:6334` (https for TLS).
+    /// gRPC URL, e.g. `http://localhost:6334` (https for TLS); several, comma-separated, for
+    /// the peers of a cluster: requests go to one and move to the next when it cannot be reached.
     pub url: String,
     pub api_key: Option<String>,
     /// Shards per new collection (server default 1; on a cluster, e.g. one per node).
@@ -43,6 +54,10 @@ pub struct ServerStoreConfig {
     pub replication_factor: Option<u32>,
     /// Replicas that must confirm a write before it succeeds (server default 1).
     pub write_consistency_factor: Option<u32>,
+    /// How writes are ordered across replicas (server default `weak`).
+    pub write_ordering: Option<WriteOrder>,
+    /// How many replicas a read asks (server default: one).
+    pub read_consistency: Option<ReadConsistency>,
     /// HNSW / indexing settings for new collections.
     pub index: IndexSettings,
     /// Per-request timeout (default 30 s).
@@ -61,6 +76,8 @@ impl ServerStoreConfig {
             shard_number: None,
             replication_factor: None,
             write_consistency_factor: None,
+            write_ordering: None,
+            read_consistency: None,
             index: IndexSettings::default(),
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(5),
@@ -69,9 +86,71 @@ impl ServerStoreConfig {
     }
 }
 
+/// Qdrant's write ordering: `weak` lets each replica apply writes as they come, `medium` goes
+/// through a dynamically chosen leader, `strong` through the permanent leader of each shard, so
+/// two pyxa replicas writing the same point see one order everywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOrder {
+    Weak,
+    Medium,
+    Strong,
+}
+
+impl std::str::FromStr for WriteOrder {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "weak" => Ok(Self::Weak),
+            "medium" => Ok(Self::Medium),
+            "strong" => Ok(Self::Strong),
+            _ => Err(format!("write ordering {s:?} is not one of weak, medium, strong")),
+        }
+    }
+}
+
+/// Qdrant's read consistency: how many replicas of a shard a read asks and agrees across.
+/// With writes confirmed by a majority (`write_consistency_factor`), `majority` reads always see
+/// an acknowledged write, even while a replica lags or is down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadConsistency {
+    All,
+    Majority,
+    Quorum,
+    Replicas(u64),
+}
+
+impl std::str::FromStr for ReadConsistency {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "all" => Ok(Self::All),
+            "majority" => Ok(Self::Majority),
+            "quorum" => Ok(Self::Quorum),
+            n => match n.parse::<u64>() {
+                Ok(n) if n >= 1 => Ok(Self::Replicas(n)),
+                _ => Err(format!("read consistency {s:?} is not one of all, majority, quorum or a number of replicas")),
+            },
+        }
+    }
+}
+
+impl ReadConsistency {
+    fn grpc(self) -> read_consistency::Value {
+        match self {
+            Self::All => read_consistency::Value::Type(ReadConsistencyType::All as i32),
+            Self::Majority => read_consistency::Value::Type(ReadConsistencyType::Majority as i32),
+            Self::Quorum => read_consistency::Value::Type(ReadConsistencyType::Quorum as i32),
+            Self::Replicas(n) => read_consistency::Value::Factor(n),
+        }
+    }
+}
+
 /// Qdrant server / cluster vector store.
 pub struct ServerStore {
-    client: Qdrant,
+    /// One client per URL given (the peers of a cluster, or one server).
+    peers: Vec<(String, Qdrant)>,
+    /// Index into `peers` of the one requests go to.
+    current: AtomicUsize,
     config: ServerStoreConfig,
     /// Dimension of each known collection (pyxa name).
     dims: RwLock<HashMap<String, usize>>,
@@ -81,24 +160,91 @@ impl ServerStore {
     /// Build the client. Does not connect: the first call does (and fails with `Unavailable` /
     /// `vector_store_unavailable` when the server cannot be reached).
     pub fn new(config: ServerStoreConfig) -> Result<Self> {
-        let client = Qdrant::from_url(&config.url)
-            .api_key(config.api_key.clone())
-            .timeout(config.timeout)
-            .connect_timeout(config.connect_timeout)
-            .skip_compatibility_check()
-            .build()
-            .map_err(|e| Error::new(ErrorCode::VectorStoreConfig, format!("qdrant client for {}: {e}", config.url)))?;
-        Ok(Self { client, config, dims: RwLock::new(HashMap::new()) })
+        let mut peers = Vec::new();
+        for url in config.url.split(',').map(str::trim).filter(|u| !u.is_empty()) {
+            let client = Qdrant::from_url(url)
+                .api_key(config.api_key.clone())
+                .timeout(config.timeout)
+                .connect_timeout(config.connect_timeout)
+                .skip_compatibility_check()
+                .build()
+                .map_err(|e| Error::new(ErrorCode::VectorStoreConfig, format!("qdrant client for {url}: {e}")))?;
+            peers.push((url.to_string(), client));
+        }
+        if peers.is_empty() {
+            return Err(Error::new(ErrorCode::VectorStoreConfig, "the qdrant URL is empty"));
+        }
+        Ok(Self { peers, current: AtomicUsize::new(0), config, dims: RwLock::new(HashMap::new()) })
+    }
+
+    /// Runs `op` against the peer in use; when that peer cannot be reached, against the next
+    /// one, which then stays in use. Every request pyxa sends is idempotent (upserts and
+    /// deletes by id, reads), so repeating one on another peer is safe.
+    async fn call<T, F, Fut>(&self, op: F) -> std::result::Result<T, QdrantError>
+    where
+        F: Fn(Qdrant) -> Fut,
+        Fut: Future<Output = std::result::Result<T, QdrantError>>,
+    {
+        let start = self.current.load(Ordering::Relaxed);
+        let mut k = 0;
+        loop {
+            let i = (start + k) % self.peers.len();
+            match op(self.peers[i].1.clone()).await {
+                Err(e) if k + 1 < self.peers.len() && is_unreachable(&e) => {
+                    tracing::warn!(peer = %self.peers[i].0, error = %e, "qdrant peer unreachable, trying the next one");
+                    k += 1;
+                }
+                result => {
+                    if k > 0 && result.is_ok() {
+                        self.current.store(i, Ordering::Relaxed);
+                        tracing::info!(peer = %self.peers[i].0, "qdrant requests now go to this peer");
+                    }
+                    return result;
+                }
+            }
+        }
     }
 
     pub fn config(&self) -> &ServerStoreConfig {
         &self.config
     }
 
-    /// The Qdrant server's health check (title and version), e.g. for a readiness probe.
-    pub async fn health(&self) -> Result<String> {
-        let r = self.client.health_check().await.map_err(|e| server_error(None, e))?;
-        Ok(format!("{} {}", r.title, r.version))
+    /// Every peer's health check, then the replica states of pyxa's collections as the first
+    /// reachable peer sees them.
+    async fn check_health(&self) -> VectorStoreHealth {
+        let mut problems = Vec::new();
+        let mut reachable = None;
+        for (i, (url, client)) in self.peers.iter().enumerate() {
+            match tokio::time::timeout(HEALTH_PROBE_TIMEOUT, client.health_check()).await {
+                Ok(Ok(_)) => {
+                    reachable.get_or_insert(i);
+                }
+                Ok(Err(e)) => problems.push(format!("peer {url} does not answer: {}", server_error(None, e).message)),
+                Err(_) => problems.push(format!("peer {url} does not answer within {HEALTH_PROBE_TIMEOUT:?}")),
+            }
+        }
+        let Some(i) = reachable else {
+            return VectorStoreHealth { status: StoreStatus::Unavailable, problems };
+        };
+        let client = &self.peers[i].1;
+        match client.list_collections().await {
+            Ok(list) => {
+                for name in list.collections.into_iter().map(|c| c.name).filter(|n| n.starts_with(COLLECTION_PREFIX)) {
+                    let Ok(info) = client.collection_cluster_info(name.as_str()).await else { continue };
+                    let local = info.local_shards.iter().map(|s| (s.shard_id, info.peer_id, s.state));
+                    let remote = info.remote_shards.iter().map(|s| (s.shard_id, s.peer_id, s.state));
+                    for (shard, peer, state) in local.chain(remote) {
+                        if state != ReplicaState::Active as i32 {
+                            let state = ReplicaState::try_from(state).map(|s| s.as_str_name()).unwrap_or("Unknown");
+                            problems.push(format!("{name} shard {shard} on peer {peer}: {state}"));
+                        }
+                    }
+                }
+            }
+            Err(e) => problems.push(format!("listing collections: {}", server_error(None, e).message)),
+        }
+        let status = if problems.is_empty() { StoreStatus::Ok } else { StoreStatus::Degraded };
+        VectorStoreHealth { status, problems }
     }
 
     fn cached_dim(&self, collection: &str) -> Option<usize> {
@@ -111,7 +257,13 @@ impl ServerStore {
         if let Some(d) = self.cached_dim(collection) {
             return Ok(d);
         }
-        let info = self.client.collection_info(qname(collection)).await.map_err(|e| server_error(Some(collection), e))?;
+        let info = self
+            .call(|c| {
+                let name = qname(collection);
+                async move { c.collection_info(name).await }
+            })
+            .await
+            .map_err(|e| server_error(Some(collection), e))?;
         let params = info.result.and_then(|r| r.config).and_then(|c| c.params);
         let has_keywords =
             params.as_ref().and_then(|p| p.sparse_vectors_config.as_ref()).is_some_and(|s| s.map.contains_key(KEYWORDS));
@@ -136,7 +288,12 @@ impl ServerStore {
                 SparseVectorCreationConfigBuilder::new().modifier(Modifier::Idf),
             )
             .wait(true);
-            self.client.create_vector_name(req).await.map_err(|e| server_error(Some(collection), e))?;
+            self.call(|c| {
+                let req = req.clone();
+                async move { c.create_vector_name(req).await }
+            })
+            .await
+            .map_err(|e| server_error(Some(collection), e))?;
             tracing::info!(collection, "keyword vector added to the qdrant collection");
         }
         let d = dims[0] as usize;
@@ -176,9 +333,21 @@ impl ServerStore {
         if let Some(t) = idx.indexing_threshold_kb {
             create = create.optimizers_config(OptimizersConfigDiff { indexing_threshold: Some(t as u64), ..Default::default() });
         }
-        if let Err(e) = self.client.create_collection(create).await {
+        if let Err(e) = self
+            .call(|c| {
+                let req = create.clone();
+                async move { c.create_collection(req).await }
+            })
+            .await
+        {
             // Created meanwhile by another process? Then it is fine if it matches.
-            let exists = self.client.collection_exists(qname(collection)).await.unwrap_or(false);
+            let exists = self
+                .call(|c| {
+                    let name = qname(collection);
+                    async move { c.collection_exists(name).await }
+                })
+                .await
+                .unwrap_or(false);
             if !exists {
                 return Err(server_error(Some(collection), e));
             }
@@ -187,7 +356,12 @@ impl ServerStore {
             let req = CreateFieldIndexCollectionBuilder::new(qname(collection), field, FieldType::Keyword)
                 .field_index_params(KeywordIndexParamsBuilder::default().enable_hnsw(hnsw_links))
                 .wait(true);
-            self.client.create_field_index(req).await.map_err(|e| server_error(Some(collection), e))?;
+            self.call(|c| {
+                let req = req.clone();
+                async move { c.create_field_index(req).await }
+            })
+            .await
+            .map_err(|e| server_error(Some(collection), e))?;
         }
         Ok(())
     }
@@ -197,6 +371,10 @@ impl ServerStore {
 impl VectorStore for ServerStore {
     fn info(&self) -> VectorStoreInfo {
         VectorStoreInfo { backend: "qdrant-server".into(), location: self.config.url.clone() }
+    }
+
+    async fn health(&self) -> VectorStoreHealth {
+        self.check_health().await
     }
 
     async fn ensure_collection(&self, collection: &str, dim: usize) -> Result<()> {
@@ -221,7 +399,13 @@ impl VectorStore for ServerStore {
     async fn delete_collection(&self, collection: &str) -> Result<()> {
         common::validate_collection_name(collection)?;
         self.dims.write().unwrap_or_else(|e| e.into_inner()).remove(collection);
-        match self.client.delete_collection(qname(collection)).await {
+        match self
+            .call(|c| {
+                let name = qname(collection);
+                async move { c.delete_collection(name).await }
+            })
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) => match server_error(Some(collection), e) {
                 e if e.kind == ErrorKind::NotFound => Ok(()),
@@ -251,12 +435,34 @@ impl VectorStore for ServerStore {
                 }
                 qpoints.push(PointStruct::new(id.to_string(), vectors, Payload::from(common::payload_json(p))));
             }
-            let mut rest = qpoints;
-            while !rest.is_empty() {
-                let tail = rest.split_off(rest.len().min(WRITE_CHUNK));
-                let req = UpsertPointsBuilder::new(qname(&collection), rest).wait(true);
-                self.client.upsert_points(req).await.map_err(|e| self.write_error(&collection, e))?;
-                rest = tail;
+            // One batch per chunk: the upsert, then the deletion of the vectors each point lacks
+            // (see `common::absent_vectors`), applied in order by every replica.
+            let absent = common::absent_vectors(&points);
+            let ids: Vec<PointId> = qpoints.iter().filter_map(|p| p.id.clone()).collect();
+            for (start, chunk) in qpoints.chunks(WRITE_CHUNK).enumerate().map(|(k, c)| (k * WRITE_CHUNK, c)) {
+                let range = start..start + chunk.len();
+                let mut operations = vec![PointsUpdateOperation {
+                    operation: Some(Operation::Upsert(PointStructList { points: chunk.to_vec(), ..Default::default() })),
+                }];
+                for (names, members) in &absent {
+                    let lacking: Vec<PointId> = members.iter().filter(|i| range.contains(i)).map(|&i| ids[i].clone()).collect();
+                    if !lacking.is_empty() {
+                        operations.push(PointsUpdateOperation {
+                            operation: Some(Operation::DeleteVectors(DeleteVectors {
+                                points_selector: Some(lacking.into()),
+                                vectors: Some(VectorsSelector { names: names.iter().map(|n| n.to_string()).collect() }),
+                                ..Default::default()
+                            })),
+                        });
+                    }
+                }
+                let req = UpdateBatchPointsBuilder::new(qname(&collection), operations).wait(true).ordering(self.ordering());
+                self.call(|c| {
+                    let req = req.clone();
+                    async move { c.update_points_batch(req).await }
+                })
+                .await
+                .map_err(|e| self.write_error(&collection, e))?;
             }
         }
         Ok(())
@@ -267,8 +473,16 @@ impl VectorStore for ServerStore {
         let ids: Vec<PointId> =
             item_ids.iter().map(|id| common::parse_item_id(id).map(|u| PointId::from(u.to_string()))).collect::<Result<_>>()?;
         for chunk in ids.chunks(WRITE_CHUNK) {
-            let req = DeletePointsBuilder::new(qname(collection)).points(PointsIdsList { ids: chunk.to_vec() }).wait(true);
-            self.client.delete_points(req).await.map_err(|e| self.write_error(collection, e))?;
+            let req = DeletePointsBuilder::new(qname(collection))
+                .points(PointsIdsList { ids: chunk.to_vec() })
+                .wait(true)
+                .ordering(self.ordering());
+            self.call(|c| {
+                let req = req.clone();
+                async move { c.delete_points(req).await }
+            })
+            .await
+            .map_err(|e| self.write_error(collection, e))?;
         }
         Ok(())
     }
@@ -289,10 +503,19 @@ impl VectorStore for ServerStore {
             .limit(query.top_k as u64)
             .params(params)
             .with_payload(true);
+        if let Some(rc) = self.config.read_consistency {
+            req = req.read_consistency(rc.grpc());
+        }
         if let Some(f) = to_filter(&query.filter) {
             req = req.filter(f);
         }
-        let res = self.client.query(req).await.map_err(|e| self.read_error(&query.collection, e))?;
+        let res = self
+            .call(|c| {
+                let req = req.clone();
+                async move { c.query(req).await }
+            })
+            .await
+            .map_err(|e| self.read_error(&query.collection, e))?;
         res.result.into_iter().map(|p| scored_point(&p.payload, p.id.as_ref(), p.score)).collect()
     }
 
@@ -307,29 +530,56 @@ impl VectorStore for ServerStore {
             .using(KEYWORDS)
             .limit(query.top_k as u64)
             .with_payload(true);
+        if let Some(rc) = self.config.read_consistency {
+            req = req.read_consistency(rc.grpc());
+        }
         if let Some(f) = to_filter(&query.filter) {
             req = req.filter(f);
         }
-        let res = self.client.query(req).await.map_err(|e| self.read_error(&query.collection, e))?;
+        let res = self
+            .call(|c| {
+                let req = req.clone();
+                async move { c.query(req).await }
+            })
+            .await
+            .map_err(|e| self.read_error(&query.collection, e))?;
         res.result.into_iter().map(|p| scored_point(&p.payload, p.id.as_ref(), p.score)).collect()
     }
 
     async fn count(&self, collection: &str, filter: &PayloadFilter) -> Result<usize> {
         self.dim(collection).await?;
         let mut req = CountPointsBuilder::new(qname(collection)).exact(true);
+        if let Some(rc) = self.config.read_consistency {
+            req = req.read_consistency(rc.grpc());
+        }
         if let Some(f) = to_filter(filter) {
             req = req.filter(f);
         }
-        let res = self.client.count(req).await.map_err(|e| self.read_error(collection, e))?;
+        let res = self
+            .call(|c| {
+                let req = req.clone();
+                async move { c.count(req).await }
+            })
+            .await
+            .map_err(|e| self.read_error(collection, e))?;
         Ok(res.result.map(|r| r.count as usize).unwrap_or(0))
     }
 
     async fn contains(&self, collection: &str, item_id: &str) -> Result<bool> {
         self.dim(collection).await?;
         let id = common::parse_item_id(item_id)?;
-        let req =
+        let mut req =
             GetPointsBuilder::new(qname(collection), vec![PointId::from(id.to_string())]).with_payload(false).with_vectors(false);
-        let res = self.client.get_points(req).await.map_err(|e| self.read_error(collection, e))?;
+        if let Some(rc) = self.config.read_consistency {
+            req = req.read_consistency(rc.grpc());
+        }
+        let res = self
+            .call(|c| {
+                let req = req.clone();
+                async move { c.get_points(req).await }
+            })
+            .await
+            .map_err(|e| self.read_error(collection, e))?;
         Ok(!res.result.is_empty())
     }
 
@@ -339,7 +589,13 @@ impl VectorStore for ServerStore {
         let mut nudged = false;
         let mut greens = 0;
         loop {
-            let info = self.client.collection_info(qname(collection)).await.map_err(|e| self.read_error(collection, e))?;
+            let info = self
+                .call(|c| {
+                    let name = qname(collection);
+                    async move { c.collection_info(name).await }
+                })
+                .await
+                .map_err(|e| self.read_error(collection, e))?;
             let status = info.result.map(|r| r.status).unwrap_or_default();
             if status == CollectionStatus::Green as i32 {
                 // Twice in a row: an update may have just queued an optimisation.
@@ -353,7 +609,12 @@ impl VectorStore for ServerStore {
                     // Grey: optimisations pending but not started (e.g. after a restart).
                     // An empty optimizer-config update starts them.
                     let req = UpdateCollectionBuilder::new(qname(collection)).optimizers_config(OptimizersConfigDiff::default());
-                    self.client.update_collection(req).await.map_err(|e| self.read_error(collection, e))?;
+                    self.call(|c| {
+                        let req = req.clone();
+                        async move { c.update_collection(req).await }
+                    })
+                    .await
+                    .map_err(|e| self.read_error(collection, e))?;
                     nudged = true;
                 } else if status == CollectionStatus::Red as i32 {
                     return Err(common::backend_error(format!("qdrant collection {} is red", qname(collection))));
@@ -371,6 +632,15 @@ impl VectorStore for ServerStore {
 }
 
 impl ServerStore {
+    fn ordering(&self) -> WriteOrdering {
+        let kind = match self.config.write_ordering.unwrap_or(WriteOrder::Weak) {
+            WriteOrder::Weak => WriteOrderingType::Weak,
+            WriteOrder::Medium => WriteOrderingType::Medium,
+            WriteOrder::Strong => WriteOrderingType::Strong,
+        };
+        WriteOrdering { r#type: kind as i32 }
+    }
+
     fn read_error(&self, collection: &str, e: QdrantError) -> Error {
         let e = server_error(Some(collection), e);
         if e.kind == ErrorKind::NotFound {
@@ -443,6 +713,19 @@ const GRPC_RESOURCE_EXHAUSTED: i32 = 8;
 const GRPC_INTERNAL: i32 = 13;
 const GRPC_UNAVAILABLE: i32 = 14;
 const GRPC_UNAUTHENTICATED: i32 = 16;
+
+/// Whether the request did not reach a working server (so another peer may serve it).
+fn is_unreachable(e: &QdrantError) -> bool {
+    match e {
+        QdrantError::ResponseError { status } => {
+            let code = status.code() as i32;
+            let msg = status.message();
+            code == GRPC_UNAVAILABLE
+                || (code == GRPC_INTERNAL && (msg.contains("Failed to connect") || msg.contains("transport error")))
+        }
+        _ => false,
+    }
+}
 
 /// Map a client error to pyxa's error. `collection` (pyxa name) turns NotFound into
 /// `unknown_collection`.

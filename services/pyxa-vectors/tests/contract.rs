@@ -190,6 +190,10 @@ fn expect_err<T: std::fmt::Debug>(r: Result<T>, kind: ErrorKind, code: &str) {
     }
 }
 
+fn query_vector_of(term: u32) -> pyxa_core::SparseVector {
+    pyxa_core::SparseVector { indices: vec![term], values: vec![1.0] }
+}
+
 fn ids(hits: &[ScoredPoint]) -> HashSet<String> {
     hits.iter().map(|h| h.item_id.clone()).collect()
 }
@@ -304,7 +308,16 @@ async fn contract(store: &dyn VectorStore, ns: &str) {
     expect_err(store.delete(&c, &["x".to_string()]).await, ErrorKind::InvalidInput, "invalid_item_id");
     store.delete(&c, &[]).await.unwrap();
 
-    // Upsert replaces the whole point: new label, and the image vector is gone.
+    // Upsert replaces the whole point: new label, and the image vector is gone. The point is
+    // first moved into an optimised (indexed, non-appendable) segment: Qdrant then copies the
+    // old point into a writable segment and merges the new vectors into the old ones, so a
+    // vector the new point lacks would survive unless the store deletes it.
+    let with_keywords =
+        VectorPoint { keywords: Some(pyxa_core::SparseVector { indices: vec![77], values: vec![1.0] }), ..data[24].clone() };
+    store.upsert(vec![with_keywords]).await.unwrap();
+    store.optimize(&c).await.unwrap();
+    let keyword_77 = KeywordQuery { collection: c.clone(), terms: query_vector_of(77), top_k: 5, filter: all.clone() };
+    assert_eq!(ids(&store.search_keywords(keyword_77.clone()).await.unwrap()), HashSet::from([data[24].item_id.clone()]));
     let mut changed = data[24].clone();
     assert!(changed.image.is_some() && changed.text.is_some());
     changed.label = Some("bird".into());
@@ -316,6 +329,7 @@ async fn contract(store: &dyn VectorStore, ns: &str) {
     assert_eq!(store.count(&c, &filter(Some("bird"), None, None)).await.unwrap(), 1);
     let hits = store.search(query(&c, VectorName::Image, &q0, N, all.clone(), true)).await.unwrap();
     assert!(!ids(&hits).contains(&changed.item_id), "replaced point kept its image vector");
+    assert!(store.search_keywords(keyword_77).await.unwrap().is_empty(), "replaced point kept its keywords");
     check_exact(
         store,
         &model,

@@ -147,6 +147,10 @@ pub enum ModelsCommand {
     List,
 }
 
+/// Longer than the slowest upload (whole body within 120 s, then decoding and embedding) and
+/// than a large document's ingestion between two passage batches.
+const DEFAULT_REPLICA_GRACE_SECS: u64 = 300;
+
 /// Where state lives and which stores and generator to use.
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
@@ -165,9 +169,27 @@ pub struct StoreArgs {
     /// Shards per collection on a Qdrant cluster.
     #[arg(long, env = "PYXA_QDRANT_SHARDS", default_value_t = 1)]
     pub qdrant_shards: u32,
-    /// Replication factor on a Qdrant cluster.
+    /// Replication factor on a Qdrant cluster (3 on 3 peers keeps every acknowledged write
+    /// and keeps answering with one peer down).
     #[arg(long, env = "PYXA_QDRANT_REPLICATION", default_value_t = 1)]
     pub qdrant_replication: u32,
+    /// Replicas that must confirm a write before it is acknowledged. Default: a majority of
+    /// `--qdrant-replication`.
+    #[arg(long, env = "PYXA_QDRANT_WRITE_CONSISTENCY")]
+    pub qdrant_write_consistency: Option<u32>,
+    /// Replicas a read asks: all, majority, quorum or a number. Default: majority when
+    /// replicated (so a read always sees an acknowledged write), else one.
+    #[arg(long, env = "PYXA_QDRANT_READ_CONSISTENCY")]
+    pub qdrant_read_consistency: Option<pyxa_vectors::ReadConsistency>,
+    /// Write ordering across replicas: weak, medium or strong (default: strong when replicated,
+    /// so writes of two pyxa replicas to one point apply in one order everywhere).
+    #[arg(long, env = "PYXA_QDRANT_WRITE_ORDERING")]
+    pub qdrant_write_ordering: Option<pyxa_vectors::WriteOrder>,
+    /// Seconds another pyxa replica sharing the database may take over one write (an upload,
+    /// a document's ingestion): start-up and periodic repair leave younger unsettled rows
+    /// alone. Default: 300 with Postgres (replicas may share it), 0 with SQLite (one process).
+    #[arg(long, env = "PYXA_REPLICA_GRACE_SECS")]
+    pub replica_grace_secs: Option<u64>,
     /// Days a photo that was only asked about (no item holds it) is kept after its last use;
     /// 0 keeps such photos for ever. A photo goes at once when its last item is deleted.
     #[arg(long, env = "PYXA_PHOTO_RETENTION_DAYS", default_value_t = 30)]
@@ -175,6 +197,30 @@ pub struct StoreArgs {
 }
 
 impl StoreArgs {
+    /// The embedded defaults (SQLite, Qdrant Edge) in `data_dir`, keeping photos for ever.
+    pub fn embedded(data_dir: PathBuf) -> Self {
+        Self {
+            data_dir,
+            database_url: None,
+            qdrant_url: None,
+            qdrant_api_key: None,
+            qdrant_shards: 1,
+            qdrant_replication: 1,
+            qdrant_write_consistency: None,
+            qdrant_read_consistency: None,
+            qdrant_write_ordering: None,
+            replica_grace_secs: None,
+            photo_retention_days: 0,
+        }
+    }
+
+    /// How long another replica's write may take (zero: this process is the only writer).
+    pub fn replica_grace(&self) -> std::time::Duration {
+        let shared_database = self.database_url.as_deref().is_some_and(|u| u.starts_with("postgres"));
+        let default = if shared_database { DEFAULT_REPLICA_GRACE_SECS } else { 0 };
+        std::time::Duration::from_secs(self.replica_grace_secs.unwrap_or(default))
+    }
+
     /// `--photo-retention-days` as a duration (`None`: for ever).
     pub fn photo_retention(&self) -> Option<std::time::Duration> {
         (self.photo_retention_days > 0).then(|| std::time::Duration::from_secs(self.photo_retention_days * 24 * 3600))

@@ -54,6 +54,9 @@ pub struct KnowledgeBase {
     photo_writes: Arc<tokio::sync::RwLock<()>>,
     /// Photos whose printed text is being read in the background.
     text_reads: photo_text::TextReads,
+    /// Zero when this process is the only writer of its stores; otherwise how long another
+    /// replica's write may take, during which repair and photo release leave its rows alone.
+    other_writers_grace: std::time::Duration,
 }
 
 /// What an item is found by in keyword search: its label, its text, the text read from its
@@ -157,7 +160,31 @@ impl KnowledgeBase {
             photo_retention: None,
             photo_writes: Arc::default(),
             text_reads: Default::default(),
+            other_writers_grace: std::time::Duration::ZERO,
         }
+    }
+
+    /// The same knowledge base sharing its stores with other pyxa replicas, whose writes in
+    /// progress (uploads, document ingestion, deletions) take at most `grace`: repair and
+    /// photo release leave alone what was written within it.
+    pub fn with_other_writers(mut self, grace: std::time::Duration) -> Self {
+        self.other_writers_grace = grace;
+        self
+    }
+
+    /// Rows last changed before this time (unix seconds) belong to no write in progress.
+    fn settled_before(&self) -> pyxa_core::Timestamp {
+        if self.other_writers_grace.is_zero() {
+            // The only writer: everything unsettled at start-up was left by a crash.
+            i64::MAX
+        } else {
+            pyxa_core::now().saturating_sub(self.other_writers_grace.as_secs() as i64)
+        }
+    }
+
+    /// Whether other replicas share the stores (and repair must run now and then).
+    pub fn has_other_writers(&self) -> bool {
+        !self.other_writers_grace.is_zero()
     }
 
     /// The same knowledge base reading uploaded documents with `parser`.

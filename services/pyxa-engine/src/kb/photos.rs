@@ -37,7 +37,8 @@ impl KnowledgeBase {
         let _no_uploads_in_flight = self.photo_writes.write().await;
         let mut deleted = 0;
         for chunk in hashes.chunks(SWEEP_BATCH as usize) {
-            let unused = self.meta.unused_blobs(Some(chunk), i64::MAX, self.answers_keep_since(), SWEEP_BATCH).await;
+            // A photo another replica stored within the grace may be about to get its item.
+            let unused = self.meta.unused_blobs(Some(chunk), self.settled_before(), self.answers_keep_since(), SWEEP_BATCH).await;
             match unused {
                 Ok(unused) => deleted += self.delete_photos(&unused).await,
                 Err(e) => tracing::warn!(cause = %e.chain(), "could not check which photos are still used"),

@@ -14,17 +14,20 @@ pub struct RepairReport {
 }
 
 impl KnowledgeBase {
-    /// Indexes items left `Pending` and finishes deletions left `Deleting`.
+    /// Indexes items left `Pending` and finishes deletions left `Deleting`. With other
+    /// replicas sharing the stores, only rows older than their grace: a younger one may be
+    /// another replica's upload in progress.
     pub async fn repair(&self) -> Result<RepairReport> {
         let mut report = RepairReport::default();
+        let settled_before = self.settled_before();
         // A document upload or deletion a crash interrupted is removed whole: its upload was
         // never acknowledged, its deletion was asked for.
-        for document in self.meta.unsettled_documents().await? {
+        for document in self.meta.unsettled_documents(settled_before).await? {
             self.remove_document(&document).await?;
             report.purged += document.passages.max(0) as usize;
         }
         loop {
-            let batch = self.meta.unsettled_items(REPAIR_BATCH).await?;
+            let batch = self.meta.unsettled_items(REPAIR_BATCH, settled_before).await?;
             if batch.is_empty() {
                 break;
             }

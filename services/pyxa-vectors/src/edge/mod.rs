@@ -47,7 +47,8 @@ use pyxa_core::{
     Error, ErrorCode, KeywordQuery, PayloadFilter, Result, ScoredPoint, VectorPoint, VectorQuery, VectorStore, VectorStoreInfo,
 };
 use qdrant_edge::{
-    CountRequest, PointId, PointInsertOperations, PointOperations, UpdateOperation, WithPayloadInterface, WithVector,
+    CountRequest, PointId, PointInsertOperations, PointOperations, UpdateOperation, VectorOperations, WithPayloadInterface,
+    WithVector,
 };
 use tokio::sync::Semaphore;
 
@@ -217,10 +218,13 @@ impl VectorStore for EdgeStore {
         for (collection, points) in common::group_by_collection(points) {
             let shard = self.shard(&collection)?;
             let mut edge_points = Vec::with_capacity(points.len());
+            let mut ids = Vec::with_capacity(points.len());
             for p in &points {
                 let id = common::validate_point(p, shard.dim)?;
                 edge_points.push(to_edge_point(id, p));
+                ids.push(PointId::Uuid(id));
             }
+            let absent = common::absent_vectors(&points);
             blocking(move || {
                 shard.write(durable, || {
                     let mut rest = edge_points;
@@ -231,6 +235,17 @@ impl VectorStore for EdgeStore {
                         ));
                         shard.edge.update(op).map_err(|e| edge_error(&shard.name, e))?;
                         rest = tail;
+                    }
+                    // Under the same write lock as the upsert, so no other write of these points comes between.
+                    for (names, members) in &absent {
+                        for chunk in members.chunks(WRITE_CHUNK) {
+                            let points: Vec<PointId> = chunk.iter().map(|&i| ids[i]).collect();
+                            let op = UpdateOperation::VectorOperation(VectorOperations::DeleteVectors(
+                                points.into(),
+                                names.iter().map(|n| n.to_string()).collect(),
+                            ));
+                            shard.edge.update(op).map_err(|e| edge_error(&shard.name, e))?;
+                        }
                     }
                     Ok(())
                 })

@@ -103,15 +103,21 @@ pub async fn open_knowledge_base(
         Some(url) => {
             let mut c = ServerStoreConfig::new(url.clone());
             c.api_key = stores.qdrant_api_key.clone();
+            let replicated = stores.qdrant_replication > 1;
             c.shard_number = Some(stores.qdrant_shards);
             c.replication_factor = Some(stores.qdrant_replication);
+            c.write_consistency_factor = Some(stores.qdrant_write_consistency.unwrap_or(stores.qdrant_replication / 2 + 1));
+            c.read_consistency = stores.qdrant_read_consistency.or(replicated.then_some(pyxa_vectors::ReadConsistency::Majority));
+            c.write_ordering = stores.qdrant_write_ordering.or(replicated.then_some(pyxa_vectors::WriteOrder::Strong));
             VectorStoreConfig::Server(c)
         }
         None => VectorStoreConfig::Edge(EdgeStoreConfig::new(data_dir.join("qdrant-edge"))),
     };
     let vectors: Arc<dyn VectorStore> = pyxa_vectors::open_store(vector_config).await?;
     let images = Arc::new(FsImageStore::open(&data_dir.join("blobs"), decode_limits)?);
-    let kb = KnowledgeBase::new(encoder, vectors, meta, images).with_photo_retention(stores.photo_retention());
+    let kb = KnowledgeBase::new(encoder, vectors, meta, images)
+        .with_photo_retention(stores.photo_retention())
+        .with_other_writers(stores.replica_grace());
     kb.open().await?;
     Ok(kb)
 }

@@ -164,15 +164,7 @@ fn scratch_stores() -> Result<StoreArgs> {
     let dir = std::env::temp_dir().join(format!("pyxa-eval-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    Ok(StoreArgs {
-        data_dir: dir,
-        database_url: None,
-        qdrant_url: None,
-        qdrant_api_key: None,
-        qdrant_shards: 1,
-        qdrant_replication: 1,
-        photo_retention_days: 0,
-    })
+    Ok(StoreArgs::embedded(dir))
 }
 
 pub async fn eval(common: CommonArgs, args: EvalArgs) -> Result<()> {

@@ -13,6 +13,7 @@ pub async fn serve(common: CommonArgs, args: ServeArgs) -> Result<()> {
     let app = App::build(&common, &args.stores, &args.generator, args.answer_settings()).await?;
     super::reindex::in_background(app.kb.clone()).await?;
     sweep_photos_hourly(app.kb.clone());
+    repair_now_and_then(app.kb.clone());
     let keys = app.kb.meta.list_api_keys().await?.len();
     let auth = AuthConfig {
         required: args.admin_key.is_some() || keys > 0,
@@ -53,6 +54,24 @@ pub async fn serve(common: CommonArgs, args: ServeArgs) -> Result<()> {
     eprintln!("pyxa: ready at http://{addr}/");
     http::run(state, listener, args.workers)?.await?;
     Ok(())
+}
+
+/// With other replicas sharing the stores, start-up repair leaves alone what may be their
+/// writes in progress; what a crashed replica left is settled here once it is old enough.
+fn repair_now_and_then(kb: pyxa_engine::kb::KnowledgeBase) {
+    if !kb.has_other_writers() {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
+        every_minute.tick().await;
+        loop {
+            every_minute.tick().await;
+            if let Err(e) = kb.repair().await {
+                tracing::warn!(cause = %e.chain(), "could not settle what a crashed replica left");
+            }
+        }
+    });
 }
 
 /// Deletes photos past their retention now and every hour.

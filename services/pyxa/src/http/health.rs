@@ -3,7 +3,7 @@
 
 use actix_web::http::header::ContentType;
 use actix_web::{web, HttpResponse};
-use pyxa_core::{EncoderInfo, GeneratorInfo, VectorStoreInfo};
+use pyxa_core::{EncoderInfo, GeneratorInfo, VectorStoreHealth, VectorStoreInfo};
 use serde::Serialize;
 
 use super::{get_or_head, metrics, openapi, resource, AppState};
@@ -35,10 +35,20 @@ struct ModelsHealth {
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct StoresHealth {
+    /// `backend`, `location`, and on a Qdrant server or cluster `status` (`ok`, `degraded`:
+    /// serving with a peer unreachable or a replica not active, `unavailable`) with `problems`.
     #[schema(value_type = Object)]
-    vectors: VectorStoreInfo,
+    vectors: VectorsHealth,
     #[schema(value_type = Object)]
     sql: SqlHealth,
+}
+
+#[derive(Serialize)]
+struct VectorsHealth {
+    #[serde(flatten)]
+    info: VectorStoreInfo,
+    #[serde(flatten)]
+    health: VectorStoreHealth,
 }
 
 #[derive(Serialize)]
@@ -55,7 +65,10 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
         version: env!("CARGO_PKG_VERSION"),
         models: ModelsHealth { execution_providers: encoder.providers.clone(), encoder },
         generator: state.answers.generator.as_ref().map(|g| g.info()),
-        stores: StoresHealth { vectors: state.kb.vectors.info(), sql: SqlHealth { backend: state.kb.meta.backend() } },
+        stores: StoresHealth {
+            vectors: VectorsHealth { info: state.kb.vectors.info(), health: state.kb.vectors.health().await },
+            sql: SqlHealth { backend: state.kb.meta.backend() },
+        },
     })
 }
 

@@ -58,15 +58,7 @@ fn temp_dir(tag: &str) -> PathBuf {
 }
 
 fn store_args(data_dir: PathBuf) -> StoreArgs {
-    StoreArgs {
-        data_dir,
-        database_url: None,
-        qdrant_url: None,
-        qdrant_api_key: None,
-        qdrant_shards: 1,
-        qdrant_replication: 1,
-        photo_retention_days: 30,
-    }
+    StoreArgs { photo_retention_days: 30, ..StoreArgs::embedded(data_dir) }
 }
 
 struct TestApp {
