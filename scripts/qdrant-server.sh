@@ -137,7 +137,9 @@ launch() { # node nodes
             args+=(--bootstrap "http://127.0.0.1:$(p2p_port 1)")
         fi
     fi
-    (cd "$state/node$k" && env "${env[@]}" nohup "$BIN" "${args[@]}" >>"$state/node$k.log" 2>&1 & echo $! >"$state/node$k.pid")
+    # exec: the recorded pid is the server's own, so that stop and kill reach it.
+    (cd "$state/node$k" && exec env "${env[@]}" nohup "$BIN" "${args[@]}" >>"$state/node$k.log" 2>&1) &
+    echo $! >"$state/node$k.pid"
 }
 
 start() {
@@ -169,11 +171,22 @@ status() {
     done
 }
 
+wait_gone() { # pid
+    for _ in $(seq 1 100); do
+        kill -0 "$1" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -9 "$1" 2>/dev/null || true
+}
+
 kill_node() { # node
     local state pid
     state=$(state_dir)
     pid=$(cat "$state/node$1.pid" 2>/dev/null || true)
-    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+    if [ -n "$pid" ]; then
+        kill -9 "$pid" 2>/dev/null || true
+        wait_gone "$pid"
+    fi
     rm -f "$state/node$1.pid"
 }
 
@@ -184,7 +197,10 @@ stop() {
     for k in $(seq 1 "$nodes"); do
         local pid
         pid=$(cat "$state/node$k.pid" 2>/dev/null || true)
-        [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+        if [ -n "$pid" ]; then
+            kill "$pid" 2>/dev/null || true
+            wait_gone "$pid"
+        fi
         rm -f "$state/node$k.pid"
     done
 }

@@ -109,8 +109,8 @@ impl std::str::FromStr for WriteOrder {
 }
 
 /// Qdrant's read consistency: how many replicas of a shard a read asks and agrees across.
-/// With writes confirmed by a majority (`write_consistency_factor`), `majority` reads always see
-/// an acknowledged write, even while a replica lags or is down.
+/// `all` and `majority` ask every replica (and fail while one is down); `quorum` asks half + 1
+/// and keeps the points all of them hold; a number asks that many.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadConsistency {
     All,
@@ -717,12 +717,17 @@ const GRPC_UNAUTHENTICATED: i32 = 16;
 /// Whether the request did not reach a working server (so another peer may serve it).
 fn is_unreachable(e: &QdrantError) -> bool {
     match e {
-        QdrantError::ResponseError { status } => {
-            let code = status.code() as i32;
-            let msg = status.message();
-            code == GRPC_UNAVAILABLE
-                || (code == GRPC_INTERNAL && (msg.contains("Failed to connect") || msg.contains("transport error")))
-        }
+        QdrantError::ResponseError { status } => unreachable_status(status.code() as i32, status.message()),
+        _ => false,
+    }
+}
+
+/// A peer that is down, restarting, or dropped the connection mid-request (a killed peer).
+fn unreachable_status(code: i32, msg: &str) -> bool {
+    match code {
+        GRPC_UNAVAILABLE | GRPC_UNKNOWN => true,
+        // qdrant-client reports a failed connect as Internal "Failed to connect to ...".
+        GRPC_INTERNAL => msg.contains("Failed to connect") || msg.contains("transport error"),
         _ => false,
     }
 }
@@ -740,11 +745,7 @@ pub(crate) fn server_error(collection: Option<&str>, e: QdrantError) -> Error {
     };
     let message = format!("qdrant: {msg}");
     match code {
-        GRPC_UNAVAILABLE | GRPC_UNKNOWN => Error::new(ErrorCode::VectorStoreUnavailable, message),
-        // qdrant-client reports a failed connect as Internal "Failed to connect to ...".
-        GRPC_INTERNAL if msg.contains("Failed to connect") || msg.contains("transport error") => {
-            Error::new(ErrorCode::VectorStoreUnavailable, message)
-        }
+        _ if unreachable_status(code, &msg) => Error::new(ErrorCode::VectorStoreUnavailable, message),
         GRPC_DEADLINE_EXCEEDED => Error::new(ErrorCode::VectorStoreTimeout, message),
         // tonic reports its own request timeout as Cancelled "Timeout expired".
         GRPC_CANCELLED if msg.contains("Timeout") || msg.contains("timeout") => {

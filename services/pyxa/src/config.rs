@@ -177,12 +177,14 @@ pub struct StoreArgs {
     /// `--qdrant-replication`.
     #[arg(long, env = "PYXA_QDRANT_WRITE_CONSISTENCY")]
     pub qdrant_write_consistency: Option<u32>,
-    /// Replicas a read asks: all, majority, quorum or a number. Default: majority when
-    /// replicated (so a read always sees an acknowledged write), else one.
+    /// Replicas a read asks: all, majority, quorum or a number. Default: one active replica,
+    /// which holds every acknowledged write (a replica that misses a write is marked dead and
+    /// not read until it has caught up). `all` and `majority` need every replica to answer.
     #[arg(long, env = "PYXA_QDRANT_READ_CONSISTENCY")]
     pub qdrant_read_consistency: Option<pyxa_vectors::ReadConsistency>,
-    /// Write ordering across replicas: weak, medium or strong (default: strong when replicated,
-    /// so writes of two pyxa replicas to one point apply in one order everywhere).
+    /// Write ordering across replicas: weak, medium or strong. Default when replicated: medium
+    /// (writes go through one live replica, so writes of two pyxa replicas to one point apply in
+    /// one order; strong goes through a fixed leader and fails while that peer is down).
     #[arg(long, env = "PYXA_QDRANT_WRITE_ORDERING")]
     pub qdrant_write_ordering: Option<pyxa_vectors::WriteOrder>,
     /// Seconds another pyxa replica sharing the database may take over one write (an upload,

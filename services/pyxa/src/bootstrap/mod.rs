@@ -107,8 +107,8 @@ pub async fn open_knowledge_base(
             c.shard_number = Some(stores.qdrant_shards);
             c.replication_factor = Some(stores.qdrant_replication);
             c.write_consistency_factor = Some(stores.qdrant_write_consistency.unwrap_or(stores.qdrant_replication / 2 + 1));
-            c.read_consistency = stores.qdrant_read_consistency.or(replicated.then_some(pyxa_vectors::ReadConsistency::Majority));
-            c.write_ordering = stores.qdrant_write_ordering.or(replicated.then_some(pyxa_vectors::WriteOrder::Strong));
+            c.read_consistency = stores.qdrant_read_consistency;
+            c.write_ordering = stores.qdrant_write_ordering.or(replicated.then_some(pyxa_vectors::WriteOrder::Medium));
             VectorStoreConfig::Server(c)
         }
         None => VectorStoreConfig::Edge(EdgeStoreConfig::new(data_dir.join("qdrant-edge"))),
