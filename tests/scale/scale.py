@@ -264,7 +264,7 @@ def upload_document(replica, collection, file_name, text):
 
 def peer_down(a, b, peers):
     a.call("POST", "/v1/collections", {"name": "steady"})
-    acknowledged = []  # (item id, token)
+    acknowledged = []  # (item id, its text)
     outcomes = {"write_ok": 0, "write_failed": 0, "read_ok": 0, "read_failed": 0}
     read_failures = []
     write_failures = []
@@ -279,7 +279,7 @@ def peer_down(a, b, peers):
             with lock:
                 if status == 201:
                     outcomes["write_ok"] += 1
-                    acknowledged.append((body["id"], token))
+                    acknowledged.append((body["id"], body["text"]))
                 else:
                     outcomes["write_failed"] += 1
                     write_failures.append((time.time(), replica.name, status, str(body)[:160]))
@@ -351,6 +351,7 @@ def peer_down(a, b, peers):
         missing[k] = len(set(ids) - found)
     check("peer-down: every acknowledged upload is stored on every peer",
           ids and all(m == 0 for m in missing.values()), f"{len(ids)} acknowledged, missing per peer {missing}")
+    # Its own text finds it first, by meaning and by its unique word.
     status, body = b.call("POST", "/v1/search", {"collection": "steady", "text": acknowledged[-1][1], "top_k": 1})
     top = body["hits"][0]["item_id"] if status == 200 and body.get("hits") else None
     check("peer-down: the last acknowledged upload is found through b", top == acknowledged[-1][0], f"{status} {top}")
