@@ -44,7 +44,7 @@ export PYXA_QDRANT_STATE="$SCRATCH/single" PYXA_QDRANT_BASE_PORT="$(pick_base_po
 export PYXA_TEST_QDRANT_URL="http://127.0.0.1:$((PYXA_QDRANT_BASE_PORT + 1))"
 passed=0
 for run in $(seq 1 "$RUNS"); do
-    if (cd "$ROOT" && cargo test --release --locked -q -p pyxa-vectors --test contract -- server_ --test-threads 1 \
+    if (cd "$ROOT" && cargo test --release --locked -q -p pyxa-vectors --test contract -- server_ --include-ignored --test-threads 1 \
         >"$SCRATCH/contract-$run.log" 2>&1); then
         passed=$((passed + 1))
     else

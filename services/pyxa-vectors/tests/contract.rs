@@ -1,7 +1,7 @@
 //! The vector-store contract: one suite of assertions (`contract`, taking `&dyn VectorStore`) run
-//! against `EdgeStore` in a temp dir always, and against `ServerStore` when
-//! `PYXA_TEST_QDRANT_URL` is set (e.g. `http://localhost:6334`; optional
-//! `PYXA_TEST_QDRANT_API_KEY`). Plus Edge-only checks: reopen from disk, HNSW really built by
+//! against `EdgeStore` in a temp dir always, and against `ServerStore` (an ignored test) when
+//! run with `--include-ignored` and `PYXA_TEST_QDRANT_URL` (e.g. `http://localhost:6334`;
+//! optional `PYXA_TEST_QDRANT_API_KEY`); `tests/scale/run.sh` builds that set-up. Plus Edge-only checks: reopen from disk, HNSW really built by
 //! `optimize`, durability across SIGKILL, concurrent use, directory lock.
 //!
 //! Run: `CARGO_TARGET_DIR=/root/.cache/pyxa/target cargo test --release -p pyxa-vectors --test contract`
@@ -501,12 +501,11 @@ async fn edge_contract() {
     assert_eq!(left.len(), 1, "{left:?}");
 }
 
+/// Reported as ignored, not passed, without a server; `tests/scale/run.sh` starts one and runs it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Qdrant server: tests/scale/run.sh, or PYXA_TEST_QDRANT_URL and --include-ignored"]
 async fn server_contract() {
-    let Ok(url) = std::env::var("PYXA_TEST_QDRANT_URL") else {
-        eprintln!("SKIPPED server_contract: set PYXA_TEST_QDRANT_URL (e.g. http://localhost:6334) to run the contract against a Qdrant server");
-        return;
-    };
+    let url = std::env::var("PYXA_TEST_QDRANT_URL").expect("PYXA_TEST_QDRANT_URL (e.g. http://localhost:6334)");
     let mut cfg = ServerStoreConfig::new(url);
     cfg.api_key = std::env::var("PYXA_TEST_QDRANT_API_KEY").ok();
     cfg.index = contract_index_settings();

@@ -160,7 +160,9 @@ pub struct StoreArgs {
     /// SQL database URL (default: SQLite in the data dir). `postgres://...` for Postgres.
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
-    /// A Qdrant server or cluster (gRPC URL, e.g. http://localhost:6334). Default: Qdrant Edge in-process.
+    /// A Qdrant server or cluster: gRPC URL (e.g. http://localhost:6334), or the peers of a
+    /// cluster comma-separated (requests move to the next when one cannot be reached).
+    /// Default: Qdrant Edge in-process.
     #[arg(long, env = "PYXA_QDRANT_URL")]
     pub qdrant_url: Option<String>,
     /// API key for the Qdrant server.
