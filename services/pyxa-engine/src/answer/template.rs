@@ -29,13 +29,17 @@ pub fn cite_marks(ns: &[usize]) -> String {
     ns.iter().map(|n| format!("[{n}]")).collect()
 }
 
+/// Below this a roll-up's finer class is not named ("most likely a tiger cat (0%)" says nothing).
+const MIN_DETAIL_PROBABILITY: f32 = 0.05;
+
 pub fn template_answer(language: Language, top: Option<&Candidate>, confident: bool, citations: &[Citation]) -> String {
     let Some(top) = top else { return no_evidence_answer(language) };
     let name = display_label(top, language);
     let marks = cite_marks(&supporting(citations, &top.label));
     let marks = if marks.is_empty() { String::new() } else { format!(" {marks}") };
-    if let Some(detail) = &top.detail {
-        // A roll-up names the finer class too: "a butterfly, most likely an admiral".
+    // A roll-up names the finer class too ("a butterfly, most likely an admiral"), unless the
+    // finer class holds almost none of it (a labelled photo made the roll-up certain).
+    if let Some(detail) = top.detail.as_ref().filter(|d| d.probability >= MIN_DETAIL_PROBABILITY) {
         let fine = match language {
             Language::Zh => detail.label_zh.clone().unwrap_or_else(|| detail.label.clone()),
             Language::En => detail.label.clone(),
@@ -148,5 +152,9 @@ mod tests {
             "It is a butterfly (81%), most likely an admiral (29%)."
         );
         assert_eq!(template_answer(Language::Zh, Some(&top), true, &[]), "这是蝴蝶（81%），最可能是红纹蛱蝶（29%）。");
+        // A labelled photo made the roll-up certain: its finer class says nothing more.
+        let mut top = Candidate::new("cat", Some("猫".into()), 1.0);
+        top.detail = Some(Detail { label: "tiger cat".into(), label_zh: None, probability: 0.004 });
+        assert_eq!(template_answer(Language::En, Some(&top), true, &[]), "It is a cat (100%).");
     }
 }
