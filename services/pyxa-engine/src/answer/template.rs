@@ -80,12 +80,13 @@ fn article(name: &str) -> &'static str {
     }
 }
 
-/// The most relevant passage, quoted with its citation.
+/// When the model's answer cannot be checked against the passages: the closest passage,
+/// quoted with its citation, without claiming that it answers (it may be on another subject).
 pub fn passage_answer(language: Language, n: usize, passage: &str) -> String {
     let text = passage.split_whitespace().collect::<Vec<_>>().join(" ");
     match language {
-        Language::En => format!("The knowledge base says [{n}]: {text}"),
-        Language::Zh => format!("知识库中写道[{n}]：{text}"),
+        Language::En => format!("I'm not sure the knowledge base answers this. The closest passage [{n}]: {text}"),
+        Language::Zh => format!("我不确定知识库能回答这个问题。最接近的段落[{n}]：{text}"),
     }
 }
 
