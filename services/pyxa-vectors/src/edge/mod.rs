@@ -227,6 +227,17 @@ impl VectorStore for EdgeStore {
             let absent = common::absent_vectors(&points);
             blocking(move || {
                 shard.write(durable, || {
+                    // Only a point that already exists can keep old vectors: a new one (an upload)
+                    // needs no deletion, which would cost a WAL record per write.
+                    let existing: std::collections::HashSet<PointId> = if absent.is_empty() {
+                        Default::default()
+                    } else {
+                        let found = shard
+                            .edge
+                            .retrieve(&ids, Some(WithPayloadInterface::Bool(false)), Some(WithVector::Bool(false)))
+                            .map_err(|e| edge_error(&shard.name, e))?;
+                        found.into_iter().map(|r| r.id).collect()
+                    };
                     let mut rest = edge_points;
                     while !rest.is_empty() {
                         let tail = rest.split_off(rest.len().min(WRITE_CHUNK));
@@ -238,8 +249,9 @@ impl VectorStore for EdgeStore {
                     }
                     // Under the same write lock as the upsert, so no other write of these points comes between.
                     for (names, members) in &absent {
-                        for chunk in members.chunks(WRITE_CHUNK) {
-                            let points: Vec<PointId> = chunk.iter().map(|&i| ids[i]).collect();
+                        let replaced: Vec<PointId> = members.iter().map(|&i| ids[i]).filter(|id| existing.contains(id)).collect();
+                        for chunk in replaced.chunks(WRITE_CHUNK) {
+                            let points = chunk.to_vec();
                             let op = UpdateOperation::VectorOperation(VectorOperations::DeleteVectors(
                                 points.into(),
                                 names.iter().map(|n| n.to_string()).collect(),
