@@ -117,8 +117,9 @@ fn stem(word: &str) -> std::borrow::Cow<'_, str> {
 pub fn grounded(answer: &str, passages: &[&str], question: &[&str]) -> bool {
     let passage_text = passages.join("\n").to_lowercase();
     let source = format!("{passage_text}\n{}", question.join("\n").to_lowercase());
-    let source_words: std::collections::HashSet<std::borrow::Cow<'_, str>> =
+    let mut source_words: std::collections::HashSet<std::borrow::Cow<'_, str>> =
         source.split(|c: char| !c.is_alphanumeric() || is_han(c)).filter(|w| !w.is_empty()).map(stem).collect();
+    source_words.extend(spelled_numbers(&source).map(std::borrow::Cow::Owned));
     // Words are checked against sources in the same script only: an English answer from a
     // Chinese passage shares its numbers and names with it, not its words.
     let latin_sources = passage_text.chars().filter(char::is_ascii_alphabetic).count() >= 20;
@@ -171,11 +172,91 @@ pub fn support(answer: &str, passage: &str) -> usize {
     words * 3 + shared_pairs
 }
 
+/// The numbers of the English months a lower-case text dates by ("12 may" or "may 2024" ->
+/// "5"): a Chinese answer writes the date "12 May" as 5月12日. A month name counts only next
+/// to a number, so the verb "may" adds nothing.
+fn month_numbers(lower: &str) -> impl Iterator<Item = String> {
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric() || is_han(c)).filter(|w| !w.is_empty()).collect();
+    let numeric = |w: Option<&&str>| w.is_some_and(|w| w.chars().all(|c| c.is_ascii_digit()));
+    let mut out = Vec::new();
+    for (k, w) in words.iter().enumerate() {
+        let month = MONTHS.iter().position(|m| *m == *w || (w.len() == 3 && *w != "mar" && m.starts_with(*w)));
+        if let Some(month) = month {
+            if numeric(words.get(k + 1)) || (k > 0 && numeric(words.get(k - 1))) {
+                out.push((month + 1).to_string());
+            }
+        }
+    }
+    out.into_iter()
+}
+
+/// The numbers a lower-case text spells out, as digits: its dated months and its Chinese
+/// numerals ("七点十五分" -> "7", "15"), which an answer in the other language writes in digits.
+fn spelled_numbers(lower: &str) -> impl Iterator<Item = String> {
+    month_numbers(lower).chain(chinese_numerals(lower))
+}
+
+/// The values of the runs of Chinese numerals in a text ("二十" -> "20", "一百一十" -> "110").
+fn chinese_numerals(text: &str) -> impl Iterator<Item = String> {
+    let digit = |c: char| "零一二三四五六七八九".chars().position(|d| d == c).or((c == '两').then_some(2));
+    let unit = |c: char| match c {
+        '十' => Some(10u64),
+        '百' => Some(100),
+        '千' => Some(1000),
+        '万' => Some(10_000),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    let mut run: Option<(u64, u64, u64)> = None; // (total, section, pending digit)
+    for c in text.chars().chain(std::iter::once(' ')) {
+        match (digit(c), unit(c)) {
+            (Some(d), _) => {
+                let (total, section, _) = run.unwrap_or_default();
+                run = Some((total, section, d as u64));
+            }
+            (_, Some(10_000)) => {
+                let (total, section, pending) = run.unwrap_or_default();
+                run = Some((total + (section + pending).max(1) * 10_000, 0, 0));
+            }
+            (_, Some(u)) => {
+                let (total, section, pending) = run.unwrap_or_default();
+                // "十五" is fifteen: a unit without a digit before it counts once.
+                run = Some((total, section + pending.max(1) * u, 0));
+            }
+            _ => {
+                if let Some((total, section, pending)) = run.take() {
+                    out.push((total + section + pending).to_string());
+                }
+            }
+        }
+    }
+    out.into_iter()
+}
+
 /// Names and numbers of an answer (Latin words of four or more letters, digits) that none of
 /// the sources has: what a cross-lingual answer must not invent.
 pub fn unsupported_names(answer: &str, sources: &[&str]) -> bool {
     let source = sources.join("\n").to_lowercase();
-    let source_words: Vec<&str> = source.split(|c: char| !c.is_alphanumeric() || is_han(c)).filter(|w| !w.is_empty()).collect();
+    let spelled: Vec<String> = spelled_numbers(&source).collect();
+    let source_words: Vec<&str> = source
+        .split(|c: char| !c.is_alphanumeric() || is_han(c))
+        .filter(|w| !w.is_empty())
+        .chain(spelled.iter().map(String::as_str))
+        .collect();
     answer
         .to_lowercase()
         .split(|c: char| !c.is_alphanumeric() || is_han(c))
@@ -394,5 +475,21 @@ mod tests {
         assert!(is_refusal("The office cat is not described in the given context."));
         assert!(in_language("Priya Nair", Language::Zh));
         assert!(!in_language("The fire warden is Priya Nair, the office manager.", Language::Zh));
+    }
+
+    #[test]
+    fn a_date_may_change_language() {
+        let passage = ["The tomatoes were planted on 12 May and need watering every evening in July."];
+        assert!(grounded("番茄是5月12日种的。", &passage, &["番茄是什么时候种的？"]));
+        assert!(!grounded("番茄是6月12日种的。", &passage, &["番茄是什么时候种的？"]));
+        // "may" the verb is no month.
+        assert!(!grounded("可以停5个小时。", &["Visitors may park in our spaces."], &["访客可以停多久？"]));
+        assert_eq!(month_numbers("due 3 sep 2025, or may 2024; you may go").collect::<Vec<_>>(), ["9", "5"]);
+        // Chinese numerals are numbers too.
+        let club = ["每周六早上七点在人民公园北门集合，七点十五分准时出发。"];
+        assert!(grounded("The club meets at 7 am and leaves at 7:15.", &club, &["When does the club meet?"]));
+        assert!(!grounded("The club meets at 8 am.", &club, &["When does the club meet?"]));
+        let values: Vec<String> = chinese_numerals("二十分钟，一百一十公里，两万三千，十五，零").collect();
+        assert_eq!(values, ["20", "110", "23000", "15", "0"]);
     }
 }
