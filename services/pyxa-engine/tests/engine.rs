@@ -434,6 +434,21 @@ async fn questions_about_the_notes_are_answered_from_them_in_both_languages() {
 }
 
 #[tokio::test]
+async fn text_unlike_the_question_is_not_cited() {
+    let kb = kb("unlike").await;
+    for note in ["Library hours: the library closes at 6 pm", "The espresso machine must be descaled monthly"] {
+        kb.add_item("default", ItemInput { text: Some(note.into()), ..Default::default() }).await.unwrap();
+    }
+    // A photo in a collection of notes: nothing there is like it.
+    let r = service(&kb, None).ask(ask("What is this?", Some("grey cat sofa")), None).await.unwrap();
+    assert!(r.citations.is_empty(), "{:?}", r.citations);
+    // A question cites the note like it, not the other one.
+    let r = service(&kb, None).ask(ask("When does the library close?", None), None).await.unwrap();
+    let cited: Vec<&str> = r.citations.iter().filter_map(|c| c.snippet.as_deref()).collect();
+    assert_eq!(cited, ["Library hours: the library closes at 6 pm"], "{r:?}");
+}
+
+#[tokio::test]
 async fn a_follow_up_question_about_the_photo_is_answered_not_re_identified() {
     let kb = kb("followq").await;
     let generator = Arc::new(ScriptedGenerator::new(|req| {

@@ -55,7 +55,7 @@ struct EvidenceForAnswer<'a> {
 }
 
 /// The retrieved items that carry text relevant enough to answer from, numbered as cited.
-fn passages(hits: &[crate::kb::Hit], min_similarity: f32) -> Vec<Passage<'_>> {
+fn passages<'a>(hits: &[&'a crate::kb::Hit], min_similarity: f32) -> Vec<Passage<'a>> {
     hits.iter()
         .enumerate()
         .filter(|(_, h)| h.score >= min_similarity || h.keyword_match)
@@ -176,8 +176,12 @@ impl AskService {
         let candidates = self.candidates(&question, &gathered, &history).await?;
         timings.candidates = ms(t);
 
-        let citations: Vec<Citation> = gathered
-            .hits
+        let min_similarity = question.settings.min_similarity.unwrap_or(MIN_PASSAGE_SCORE);
+        // Text less similar than a passage must be is no evidence: neither cited nor shown (a
+        // photo asked about in a collection of documents is not "like" any of them).
+        let evidence_hits: Vec<&crate::kb::Hit> =
+            gathered.hits.iter().filter(|h| h.image.is_some() || h.score >= min_similarity || h.keyword_match).collect();
+        let citations: Vec<Citation> = evidence_hits
             .iter()
             .enumerate()
             .map(|(i, h)| Citation {
@@ -214,7 +218,7 @@ impl AskService {
             confident,
             // What the photo shows, when there is a photo and its top candidate is probable.
             photo: candidates.first().filter(|_| gathered.image_encoding.is_some() && confident),
-            passages: passages(&gathered.hits, question.settings.min_similarity.unwrap_or(MIN_PASSAGE_SCORE)),
+            passages: passages(&evidence_hits, min_similarity),
             photo_text: gathered.photo_text.as_deref(),
             history: &history,
         };
@@ -222,7 +226,7 @@ impl AskService {
         // any other question from the passages, the photo and the conversation.
         let identify = gathered.image_encoding.is_some() && question.prompt.as_deref().is_none_or(request::asks_what_it_is);
         let (answer, answer_source) = if identify {
-            self.name_the_photo(&question, &evidence, gathered.hits.is_empty(), events).await?
+            self.name_the_photo(&question, &evidence, evidence_hits.is_empty(), events).await?
         } else {
             self.answer_the_question(&question, &evidence, translated.as_deref(), events).await?
         };
