@@ -37,9 +37,34 @@ pub fn asks_what_it_is(prompt: &str) -> bool {
     let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
     const OTHER_EN: &[&str] = &[
         "does", "do", "did", "can", "could", "should", "would", "say", "says", "said", "written", "mean", "eat", "eats", "cost",
-        "why", "how", "when", "where", "who",
+        "why", "how", "when", "where", "who", "used", "made", "colour", "color", "live", "lives", "weigh", "old",
     ];
-    const OTHER_ZH: &[&str] = &["吃", "喜欢", "写", "说", "怎么", "为什么", "多少", "多久", "哪里", "什么时候", "能不能", "可以"];
+    // What it is used for, what colour it is, where it lives: questions about a thing, not
+    // which thing it is.
+    const OTHER_ZH: &[&str] = &[
+        "吃",
+        "喜欢",
+        "写",
+        "说",
+        "怎么",
+        "为什么",
+        "多少",
+        "多久",
+        "哪里",
+        "什么时候",
+        "能不能",
+        "可以",
+        "用来",
+        "用于",
+        "做什么",
+        "干什么",
+        "用途",
+        "作用",
+        "颜色",
+        "意思",
+        "住在",
+        "生活在",
+    ];
     let english =
         words.iter().any(|w| matches!(*w, "what" | "which" | "identify")) && !words.iter().any(|w| OTHER_EN.contains(w));
     let chinese = (prompt.contains("什么") || prompt.contains("哪")) && !OTHER_ZH.iter().any(|k| prompt.contains(k));
@@ -130,6 +155,11 @@ mod tests {
             "上面写着什么？",
             "它喜欢吃什么？",
             "借书可以借多久？",
+            "它是用来做什么的？",
+            "这个有什么作用？",
+            "What is it used for?",
+            "What colour is it?",
+            "What is it made of?",
         ] {
             assert!(!asks_what_it_is(q), "{q}");
         }

@@ -39,6 +39,19 @@ pub struct ChatRequest {
     /// pyxa extension: `chat` or `query`.
     #[serde(default)]
     mode: Option<String>,
+    /// pyxa extension: the collection, as in `/v1/ask` (then `model` is only echoed back).
+    #[serde(default)]
+    collection: Option<String>,
+}
+
+impl ChatRequest {
+    /// The collection asked: `collection` when given, else the one `model` names.
+    fn collection(&self) -> String {
+        match self.collection.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+            Some(c) => c.to_string(),
+            None => collection_for_model(self.model.as_deref()),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -192,7 +205,7 @@ async fn fetch_image(url: &str, state: &AppState) -> Result<Vec<u8>, Error> {
 #[utoipa::path(
     post, path = "/v1/chat/completions", tag = "openai",
     summary = "OpenAI-compatible chat completion (accepts image_url parts)",
-    description = "`model` names the collection. The answer is checked before it is sent; with `stream: true` it arrives as `chat.completion.chunk` events and `[DONE]`. Extra fields: `citations`, `pyxa` (answer_id, conversation_id, candidates, confident, timings_ms).",
+    description = "`model` names the collection (or the pyxa extension `collection` does). The answer is checked before it is sent; with `stream: true` it arrives as `chat.completion.chunk` events and `[DONE]`. Extra fields: `citations`, `pyxa` (answer_id, conversation_id, candidates, confident, timings_ms).",
     request_body = ChatRequest,
     responses(
         (status = 200, description = "A chat.completion object (or chunks)", body = Object),
@@ -206,7 +219,7 @@ pub async fn chat_completions(
     body: web::Json<ChatRequest>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    caller.check_collection(&collection_for_model(body.model.as_deref()))?;
+    caller.check_collection(&body.collection())?;
     let (prompt, image_url) = question(&body.messages);
     if prompt.is_none() && image_url.is_none() {
         return Err(Error::new(ErrorCode::EmptyQuestion, "the user messages hold no text and no image").into());
@@ -215,7 +228,7 @@ pub async fn chat_completions(
         Some(u) => Some(fetch_image(u, &state).await?),
         None => None,
     };
-    let mut request = AskRequest::new(collection_for_model(body.model.as_deref()), prompt, image);
+    let mut request = AskRequest::new(body.collection(), prompt, image);
     request.owner = caller.key_id();
     request.mode = body.mode.as_deref().map(Mode::parse).transpose()?;
     request.prior_turns = prior_turns(&body.messages);

@@ -495,6 +495,16 @@ async fn openai_chat_completions_plain_and_streamed() {
     assert_eq!(content, v["choices"][0]["message"]["content"].as_str().unwrap());
     let (_, _, resp) = send(&app, TestRequest::get().uri("/v1/models")).await;
     assert_eq!(json_of(&resp)["data"][0]["id"], "pyxa");
+    // The pyxa extension `collection` picks the collection as in /v1/ask.
+    let mut elsewhere = request.clone();
+    elsewhere["collection"] = json!("no-such-collection");
+    let (status, _, resp) = send(&app, TestRequest::post().uri("/v1/chat/completions").set_json(&elsewhere)).await;
+    assert_eq!(
+        (status.as_u16(), json_of(&resp)["error"]["code"].as_str()),
+        (404, Some("unknown_collection")),
+        "{}",
+        json_of(&resp)
+    );
 }
 
 /// The committed OpenAPI document is the one the code generates: an API change must show up
