@@ -34,7 +34,7 @@ pub struct CollectionSettings {
     /// Evidence items (photos, passages, notes) retrieved per question.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub top_k: Option<usize>,
-    /// Retrieved text less similar to the question than this is not used as a passage.
+    /// Retrieved text less similar to the question than this is neither used as a passage nor cited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_similarity: Option<f32>,
 }

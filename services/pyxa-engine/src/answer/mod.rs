@@ -434,6 +434,13 @@ impl AskService {
                 tracing::debug!(%text, "the model's answer names what its passages do not: quoting instead");
                 return Ok(fallback);
             }
+            // Query mode: what the marked Chinese passages do not name is made up (chat mode may
+            // add what the model knows).
+            let marked_texts: Vec<&str> = e.passages.iter().filter(|p| marked.contains(&p.n)).map(|p| p.text).collect();
+            if q.mode == Mode::Query && verify::invents_chinese_name(&body, &marked_texts, &asked) {
+                tracing::debug!(%text, "the model's answer names what its Chinese passages do not: quoting instead");
+                return Ok(fallback);
+            }
             marked
         };
         let cites = about_the_question(&e.passages, &support, &asked.join("\n"), cites);

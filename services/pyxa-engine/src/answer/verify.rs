@@ -111,8 +111,8 @@ fn stem(word: &str) -> std::borrow::Cow<'_, str> {
 
 /// Whether an answer that claims the knowledge base says no more than its sources (the
 /// passages and the question): every word of four or more letters (as its stem: "closes" is in
-/// "closed on Sundays") and every number it uses appears there, at least half of its Chinese
-/// characters do, and no two in a row are both new. Small models mix facts up ("closes at 9 am ... 6 pm on weekends"
+/// "closed on Sundays") and every number it uses appears there, and at least half of its
+/// Chinese characters do. Small models mix facts up ("closes at 9 am ... 6 pm on weekends"
 /// from "opens at 9 am and closes at 6 pm on weekdays").
 pub fn grounded(answer: &str, passages: &[&str], question: &[&str]) -> bool {
     let passage_text = passages.join("\n").to_lowercase();
@@ -133,9 +133,7 @@ pub fn grounded(answer: &str, passages: &[&str], question: &[&str]) -> bool {
         })
         .all(|w| source_words.contains(&stem(w)));
     let han: Vec<char> = answer.chars().filter(|c| is_han(*c)).collect();
-    let han_ok = !han_sources
-        || han.is_empty()
-        || (!invents_han(answer, &source) && han.iter().filter(|c| source.contains(**c)).count() * 2 >= han.len());
+    let han_ok = !han_sources || han.is_empty() || han.iter().filter(|c| source.contains(**c)).count() * 2 >= han.len();
     words_ok && han_ok
 }
 
@@ -174,8 +172,16 @@ pub fn support(answer: &str, passage: &str) -> usize {
     words * 3 + shared_pairs
 }
 
-/// Whether two Chinese characters in a row of the answer are both missing from the source: a
-/// name or a term the model made up ("会长是李明" when no passage names 李明).
+/// Whether an answer names what Chinese passages do not: two Chinese characters in a row that
+/// neither the passages nor the question have ("会长是李明" when no passage names 李明).
+/// Passages in another language (an answer that translates them) are not checked.
+pub fn invents_chinese_name(answer: &str, passages: &[&str], question: &[&str]) -> bool {
+    let passage_text = passages.join("\n");
+    passage_text.chars().filter(|c| is_han(*c)).count() >= 10
+        && invents_han(answer, &format!("{passage_text}\n{}", question.join("\n")))
+}
+
+/// Whether two Chinese characters in a row of the answer are both missing from the source.
 fn invents_han(answer: &str, source: &str) -> bool {
     let chars: Vec<char> = answer.chars().collect();
     chars.windows(2).any(|pair| pair.iter().all(|c| is_han(*c) && !source.contains(*c)))
@@ -256,14 +262,10 @@ fn chinese_numerals(text: &str) -> impl Iterator<Item = String> {
     out.into_iter()
 }
 
-/// Names and numbers of an answer (Latin words of four or more letters, digits, and against
-/// Chinese sources two Chinese characters in a row that they have neither of) that none of the
-/// sources has: what a cross-lingual answer must not invent.
+/// Names and numbers of an answer (Latin words of four or more letters, digits) that none of
+/// the sources has: what a cross-lingual answer must not invent.
 pub fn unsupported_names(answer: &str, sources: &[&str]) -> bool {
     let source = sources.join("\n").to_lowercase();
-    if source.chars().filter(|c| is_han(*c)).count() >= 10 && invents_han(answer, &source) {
-        return true;
-    }
     let spelled: Vec<String> = spelled_numbers(&source).collect();
     let source_words: Vec<&str> = source
         .split(|c: char| !c.is_alphanumeric() || is_han(c))
@@ -500,10 +502,11 @@ mod tests {
         assert_eq!(month_numbers("due 3 sep 2025, or may 2024; you may go").collect::<Vec<_>>(), ["9", "5"]);
         // A Chinese name none of the sources has is made up.
         let fee = ["## 会费 年费300元，学生半价。会费交给财务负责人赵敏，可以用微信转账。"];
-        assert!(!grounded("会长是李明。", &fee, &["俱乐部的会长是谁？"]));
-        assert!(grounded("会费交给财务负责人赵敏，可以用微信转账。", &fee, &["会费交给谁？可以怎么付？"]));
-        assert!(unsupported_names("会长是李明。", &[fee[0], "俱乐部的会长是谁？"]));
-        assert!(!unsupported_names("会费交给赵敏。", &[fee[0], "会费交给谁？"]));
+        assert!(invents_chinese_name("会长是李明。", &fee, &["俱乐部的会长是谁？"]));
+        assert!(!invents_chinese_name("会费交给赵敏。", &fee, &["会费交给谁？"]));
+        // A Chinese answer translating an English passage is not checked character by character.
+        let e07 = ["E07: the water tank is empty or the float is stuck. Refill the tank."];
+        assert!(!invents_chinese_name("E07表示水箱空了或浮子卡住。", &e07, &["咖啡机显示E07是什么意思？"]));
         // Chinese numerals are numbers too.
         let club = ["每周六早上七点在人民公园北门集合，七点十五分准时出发。"];
         assert!(grounded("The club meets at 7 am and leaves at 7:15.", &club, &["When does the club meet?"]));
