@@ -443,6 +443,12 @@ impl AskService {
             }
             marked
         };
+        // Query mode: a name asked for is one a passage has.
+        let passage_texts: Vec<&str> = e.passages.iter().map(|p| p.text).collect();
+        if q.mode == Mode::Query && verify::names_the_unknown(&body, &q.prompt_text, &passage_texts) {
+            tracing::debug!(%text, "the model's answer names someone no passage does: quoting instead");
+            return Ok(fallback);
+        }
         let cites = about_the_question(&e.passages, &support, &asked.join("\n"), cites);
         // Query mode answers from the knowledge base only: an answer that draws on no passage
         // (and has no photo to speak about) is the model's own knowledge.

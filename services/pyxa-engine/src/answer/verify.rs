@@ -172,6 +172,37 @@ pub fn support(answer: &str, passage: &str) -> usize {
     words * 3 + shared_pairs
 }
 
+/// Whether a Chinese answer to a question about who someone is (or what something is called)
+/// names what no passage has: the answer's Chinese words that are not the question's must share
+/// two characters in a row with a passage ("俱乐部的会长是张三" when no passage names 张三).
+pub fn names_the_unknown(answer: &str, question: &str, passages: &[&str]) -> bool {
+    const ASKS_A_NAME: [&str; 4] = ["谁", "哪位", "名字", "叫什么"];
+    if !ASKS_A_NAME.iter().any(|w| question.contains(w)) {
+        return false;
+    }
+    let text = passages.join("\n");
+    let chars: Vec<char> = answer.chars().collect();
+    // The characters the answer repeats from the question (by pairs: "长是" of "会长是谁").
+    let mut from_question = vec![false; chars.len()];
+    for i in 0..chars.len().saturating_sub(1) {
+        if question.contains(&chars[i..i + 2].iter().collect::<String>()) {
+            from_question[i] = true;
+            from_question[i + 1] = true;
+        }
+    }
+    let mut runs: Vec<Vec<char>> = Vec::new();
+    let mut run = Vec::new();
+    for (c, repeated) in chars.iter().zip(&from_question) {
+        if is_han(*c) && !repeated {
+            run.push(*c);
+        } else if !run.is_empty() {
+            runs.push(std::mem::take(&mut run));
+        }
+    }
+    runs.push(run);
+    runs.iter().filter(|r| r.len() >= 2).any(|r| !r.windows(2).any(|pair| text.contains(&pair.iter().collect::<String>())))
+}
+
 /// Whether an answer names what Chinese passages do not: two Chinese characters in a row that
 /// neither the passages nor the question have ("会长是李明" when no passage names 李明).
 /// Passages in another language (an answer that translates them) are not checked.
@@ -504,6 +535,15 @@ mod tests {
         let fee = ["## 会费 年费300元，学生半价。会费交给财务负责人赵敏，可以用微信转账。"];
         assert!(invents_chinese_name("会长是李明。", &fee, &["俱乐部的会长是谁？"]));
         assert!(!invents_chinese_name("会费交给赵敏。", &fee, &["会费交给谁？"]));
+        // A name asked for must be a passage's.
+        let club = ["## 会费 年费300元。会费交给财务负责人赵敏。", "The shed key is kept under the blue flowerpot."];
+        assert!(names_the_unknown("俱乐部的会长是张三。", "俱乐部的会长是谁？", &club));
+        assert!(!names_the_unknown("会费交给财务负责人赵敏。", "会费交给谁？", &club));
+        assert!(!names_the_unknown("赵敏", "会费交给谁？", &club));
+        let rooms = ["四楼最大的会议室是兰亭厅，可以坐20人。"];
+        assert!(!names_the_unknown("最大的会议室叫兰亭厅。", "最大的会议室叫什么？", &rooms));
+        assert!(names_the_unknown("最大的会议室叫松风厅。", "最大的会议室叫什么？", &rooms));
+        assert!(!names_the_unknown("每周三", "火警测试是每周几？", &rooms), "not a question about a name");
         // A Chinese answer translating an English passage is not checked character by character.
         let e07 = ["E07: the water tank is empty or the float is stuck. Refill the tank."];
         assert!(!invents_chinese_name("E07表示水箱空了或浮子卡住。", &e07, &["咖啡机显示E07是什么意思？"]));
