@@ -271,8 +271,11 @@ fn chinese_numerals(text: &str) -> impl Iterator<Item = String> {
     for c in text.chars().chain(std::iter::once(' ')) {
         match (digit(c), unit(c)) {
             (Some(d), _) => {
-                let (total, section, _) = run.unwrap_or_default();
-                run = Some((total, section, d as u64));
+                // Digits in a row are read as written: 二零二四 is 2024.
+                run = Some(match run {
+                    Some((total, section, pending)) => (total, section, pending * 10 + d as u64),
+                    None => (0, 0, d as u64),
+                });
             }
             (_, Some(10_000)) => {
                 let (total, section, pending) = run.unwrap_or_default();
@@ -551,7 +554,7 @@ mod tests {
         let club = ["每周六早上七点在人民公园北门集合，七点十五分准时出发。"];
         assert!(grounded("The club meets at 7 am and leaves at 7:15.", &club, &["When does the club meet?"]));
         assert!(!grounded("The club meets at 8 am.", &club, &["When does the club meet?"]));
-        let values: Vec<String> = chinese_numerals("二十分钟，一百一十公里，两万三千，十五，零").collect();
-        assert_eq!(values, ["20", "110", "23000", "15", "0"]);
+        let values: Vec<String> = chinese_numerals("二十分钟，一百一十公里，两万三千，十五，零，二零二四年").collect();
+        assert_eq!(values, ["20", "110", "23000", "15", "0", "2024"]);
     }
 }
