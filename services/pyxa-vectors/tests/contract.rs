@@ -1,8 +1,9 @@
 //! The vector-store contract: one suite of assertions (`contract`, taking `&dyn VectorStore`) run
 //! against `EdgeStore` in a temp dir always, and against `ServerStore` (an ignored test) when
 //! run with `--include-ignored` and `PYXA_TEST_QDRANT_URL` (e.g. `http://localhost:6334`;
-//! optional `PYXA_TEST_QDRANT_API_KEY`); `tests/scale/run.sh` builds that set-up. Plus Edge-only checks: reopen from disk, HNSW really built by
-//! `optimize`, durability across SIGKILL, concurrent use, directory lock.
+//! optional `PYXA_TEST_QDRANT_API_KEY`); `tests/scale/run.sh` builds that set-up. Plus Edge-only
+//! checks: reopen from disk, HNSW really built by `optimize`, durability across SIGKILL,
+//! concurrent use, directory lock.
 //!
 //! Run: `CARGO_TARGET_DIR=/root/.cache/pyxa/target cargo test --release -p pyxa-vectors --test contract`
 

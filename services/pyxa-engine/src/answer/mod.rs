@@ -434,20 +434,15 @@ impl AskService {
                 tracing::debug!(%text, "the model's answer names what its passages do not: quoting instead");
                 return Ok(fallback);
             }
-            // Query mode: what the marked Chinese passages do not name is made up (chat mode may
-            // add what the model knows).
-            let marked_texts: Vec<&str> = e.passages.iter().filter(|p| marked.contains(&p.n)).map(|p| p.text).collect();
-            if q.mode == Mode::Query && verify::invents_chinese_name(&body, &marked_texts, &asked) {
-                tracing::debug!(%text, "the model's answer names what its Chinese passages do not: quoting instead");
-                return Ok(fallback);
-            }
             marked
         };
-        // Query mode: a name asked for is one a passage has.
-        let passage_texts: Vec<&str> = e.passages.iter().map(|p| p.text).collect();
-        if q.mode == Mode::Query && verify::names_the_unknown(&body, &q.prompt_text, &passage_texts) {
-            tracing::debug!(%text, "the model's answer names someone no passage does: quoting instead");
-            return Ok(fallback);
+        // Query mode: a name asked for is one a passage has (chat mode may add what the model knows).
+        if q.mode == Mode::Query {
+            let passage_texts: Vec<&str> = e.passages.iter().map(|p| p.text).collect();
+            if verify::names_the_unknown(&body, &q.prompt_text, &passage_texts) {
+                tracing::debug!(%text, "the model's answer names someone no passage does: quoting instead");
+                return Ok(fallback);
+            }
         }
         let cites = about_the_question(&e.passages, &support, &asked.join("\n"), cites);
         // Query mode answers from the knowledge base only: an answer that draws on no passage
