@@ -13,7 +13,7 @@ step "format and lints (cargo fmt --check, cargo clippy -D warnings)"
 (cd "$ROOT" && cargo fmt --all --check)
 (cd "$ROOT" && cargo clippy --release --locked --workspace --all-targets -- -D warnings)
 build_release
-pull_models ort-cpu default smollm2 ocr test-photos
+pull_models ort-cpu default smollm2 ocr lexicon test-photos
 
 export PYXA_TEST_GGUF="$("$PYXA_BIN" models list | python3 -c 'import json,sys; a={x["artifact"]:x for x in json.load(sys.stdin)["artifacts"]}; print(a["smollm2"]["path"])')/SmolLM2-135M-Instruct.Q4_1.gguf"
 export PYXA_BIN

@@ -9,6 +9,7 @@
 pub mod answer;
 pub mod conversations;
 pub mod kb;
+pub mod lexicon;
 pub mod teach;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -51,6 +51,10 @@ impl Home {
     pub fn ocr_models(&self) -> PathBuf {
         registry().ok().and_then(|r| r.get("ocr").map(|a| self.target(a))).unwrap_or_else(|| self.root.join("models/ppocr-v4"))
     }
+    /// CC-CEDICT, the Chinese-English dictionary (`pyxa models pull lexicon`).
+    pub fn lexicon(&self) -> PathBuf {
+        self.named_file("lexicon", ".txt.gz")
+    }
     /// SmolLM2-135M-Instruct: the small local model, always provisioned.
     pub fn default_gguf(&self) -> PathBuf {
         self.named_file("smollm2", ".gguf")

@@ -6,6 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use pyxa_core::{BuiltinClass, Embedding, Encoder, Error, Result};
 
+use crate::lexicon::Lexicon;
+
 /// Past this many labels the cache starts over (a bound, not a tuning knob).
 const MAX_CACHED_LABELS: usize = 50_000;
 /// Labels encoded per request to the encoder.
@@ -18,7 +20,7 @@ pub struct LabelEmbeddings {
 
 impl LabelEmbeddings {
     /// The text embedding of each label, same order; only labels not seen before are encoded.
-    pub async fn get(&self, encoder: &dyn Encoder, labels: &[String]) -> Result<Vec<Embedding>> {
+    pub async fn get(&self, encoder: &dyn Encoder, lexicon: Option<&Lexicon>, labels: &[String]) -> Result<Vec<Embedding>> {
         let poisoned = || Error::internal("label cache poisoned");
         let missing: Vec<String> = {
             let cache = self.cache.lock().map_err(|_| poisoned())?;
@@ -28,8 +30,7 @@ impl LabelEmbeddings {
         // In chunks, each cached as it comes: work done survives a later chunk's failure (say,
         // a busy encoder), so the next ask carries on where this one stopped.
         for chunk in missing.chunks(LABELS_PER_CHUNK) {
-            let prompts = chunk.iter().map(|l| crate::zeroshot::label_prompt(l)).collect();
-            let vectors = encoder.encode_texts(prompts).await?;
+            let vectors = crate::zeroshot::embed_labels(encoder, lexicon, chunk).await?;
             let mut cache = self.cache.lock().map_err(|_| poisoned())?;
             if cache.len() + chunk.len() > MAX_CACHED_LABELS {
                 cache.clear();

@@ -296,7 +296,8 @@ impl AskService {
                         serde_json::from_value::<Vec<Candidate>>(turn.candidates.clone()).unwrap_or_default()
                     }
                     _ => {
-                        let label_vectors = self.labels.get(self.kb.encoder.as_ref(), &gathered.labels).await?;
+                        let label_vectors =
+                            self.labels.get(self.kb.encoder.as_ref(), self.kb.lexicon.as_deref(), &gathered.labels).await?;
                         // Query mode answers from the collection alone: the built-in classifier
                         // is model knowledge, so it only takes part in chat mode.
                         let class_probs = match q.mode {

@@ -43,6 +43,8 @@ pub struct KnowledgeBase {
     pub reader: Option<Arc<dyn TextReader>>,
     /// Reads uploaded documents; none: documents are refused.
     pub documents: Option<Arc<dyn DocumentParser>>,
+    /// English readings of Chinese labels; none: a Chinese label is embedded as it is.
+    pub lexicon: Option<Arc<crate::lexicon::Lexicon>>,
     /// The encoder's embedding space, read once: every search filters on it.
     space: Arc<str>,
     /// Vectors of recent questions.
@@ -155,6 +157,7 @@ impl KnowledgeBase {
             images,
             reader: None,
             documents: None,
+            lexicon: None,
             space,
             text_vectors,
             photo_retention: None,
@@ -190,6 +193,12 @@ impl KnowledgeBase {
     /// The same knowledge base reading uploaded documents with `parser`.
     pub fn with_document_parser(mut self, parser: Arc<dyn DocumentParser>) -> Self {
         self.documents = Some(parser);
+        self
+    }
+
+    /// The same knowledge base embedding Chinese labels with their readings in `lexicon`.
+    pub fn with_lexicon(mut self, lexicon: Arc<crate::lexicon::Lexicon>) -> Self {
+        self.lexicon = Some(lexicon);
         self
     }
 

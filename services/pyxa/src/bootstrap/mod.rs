@@ -39,6 +39,9 @@ impl App {
             kb = kb.with_text_reader(reader);
         }
         kb = kb.with_document_parser(parser);
+        if let Some(lexicon) = load_lexicon(common).await? {
+            kb = kb.with_lexicon(lexicon);
+        }
         let generator = open_generator(common, generator).await?;
         Ok(App::new(kb, generator, settings))
     }
@@ -53,6 +56,29 @@ impl App {
 pub async fn load_encoder(common: &CommonArgs) -> Result<Arc<OnnxEncoder>> {
     let config = common.encoder_config();
     Ok(tokio::task::spawn_blocking(move || OnnxEncoder::load(&config)).await??)
+}
+
+/// The Chinese-English dictionary that gives Chinese zero-shot labels an English reading,
+/// when it is provisioned (it is by default); without it such labels are embedded as they are.
+pub async fn load_lexicon(common: &CommonArgs) -> Result<Option<Arc<pyxa_engine::lexicon::Lexicon>>> {
+    let path = common.home().lexicon();
+    if !path.is_file() {
+        tracing::info!(path = %path.display(), "the Chinese-English lexicon is not provisioned (`pyxa models pull lexicon`)");
+        return Ok(None);
+    }
+    let lexicon = tokio::task::spawn_blocking(move || read_lexicon(&path)).await??;
+    tracing::info!(words = lexicon.len(), "Chinese-English lexicon loaded");
+    Ok(Some(Arc::new(lexicon)))
+}
+
+/// Reads CC-CEDICT as provisioned (gzip-compressed text).
+pub fn read_lexicon(path: &std::path::Path) -> Result<pyxa_engine::lexicon::Lexicon> {
+    use std::io::Read;
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?)
+        .read_to_string(&mut text)
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok(pyxa_engine::lexicon::Lexicon::parse(&text))
 }
 
 /// Reads documents, splitting them into passages counted in the text encoder's own tokens.

@@ -24,7 +24,8 @@ pub async fn classify(common: &CommonArgs, args: ClassifyArgs) -> Result<()> {
             if labels.is_empty() {
                 bail!("--labels is empty");
             }
-            classify_with_labels(encoder.as_ref(), &encoding.embedding, &labels).await?
+            let lexicon = crate::bootstrap::load_lexicon(common).await?;
+            classify_with_labels(encoder.as_ref(), lexicon.as_deref(), &encoding.embedding, &labels).await?
         }
         None if !builtin.is_empty() => builtin.clone(),
         None => bail!("this bundle has no built-in classes; pass --labels"),

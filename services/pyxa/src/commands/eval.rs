@@ -186,13 +186,15 @@ pub async fn eval(common: CommonArgs, args: EvalArgs) -> Result<()> {
     for b in &bytes {
         images.push(encoder.encode_image(b.clone()).await?.embedding);
     }
+    let lexicon = crate::bootstrap::load_lexicon(&common).await?;
     let mut zero_shot = HashMap::new();
     let mut zero_shot_predictions = Vec::new();
     for (lang, labels) in [
         ("en", things.iter().map(|t| t.en.clone()).collect::<Vec<_>>()),
         ("zh", things.iter().map(|t| t.zh.clone()).collect::<Vec<_>>()),
     ] {
-        let texts = encoder.encode_texts(labels.iter().map(|l| pyxa_engine::zeroshot::label_prompt(l)).collect()).await?;
+        // As `classify --labels` embeds them (a Chinese label with its English reading).
+        let texts = pyxa_engine::zeroshot::embed_labels(encoder.as_ref(), lexicon.as_deref(), &labels).await?;
         let mut ranks = Vec::new();
         for (p, image) in photos.iter().zip(&images) {
             let ranked = rank_by_similarity(image, &labels, &texts, info.logit_scale);

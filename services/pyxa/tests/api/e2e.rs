@@ -1,7 +1,7 @@
 //! End to end through the real HTTP app on a loopback port: real ONNX Runtime and default
 //! bundle, real SmolLM2 (llama.cpp), real Qdrant Edge and SQLite in a temp dir. Every test here
 //! is named `e2e_*`.
-//! Needs `pyxa models pull ort-cpu default smollm2 test-photos` (the README's test command).
+//! Needs `pyxa models pull ort-cpu default smollm2 lexicon test-photos` (the README's test command).
 
 use std::io::Cursor;
 use std::path::PathBuf;
@@ -417,6 +417,41 @@ async fn e2e_ask_a_photo_in_english_and_chinese_then_correct_it() {
     let (_, again) = app.ask(Some(photo("chelsea.png")), "This is an animal, what is it?", "pets").await;
     assert_eq!(again["candidates"][0]["label"], "lynx", "{again}");
     app.stop().await;
+}
+
+/// Chinese zero-shot labels are embedded with their CC-CEDICT reading: the real dictionary
+/// reads common labels right, and over the test photos the Chinese labels do at least as well
+/// with their readings as without.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_chinese_labels_are_read_with_the_dictionary() {
+    let lexicon = pyxa::bootstrap::read_lexicon(&home().lexicon()).expect("`pyxa models pull lexicon`");
+    assert!(lexicon.len() > 100_000, "{} headwords", lexicon.len());
+    for (zh, en) in [("月球", "the moon"), ("马", "horse"), ("鸟", "bird"), ("摩托车", "motorbike"), ("一只猫", "cat")]
+    {
+        assert_eq!(lexicon.english(zh).as_deref(), Some(en), "{zh}");
+    }
+    let photos = [
+        ("astronaut.png", "宇航员"),
+        ("camera.png", "摄影师"),
+        ("chelsea.png", "猫"),
+        ("coffee.png", "咖啡"),
+        ("horse.png", "马"),
+        ("motorcycle_left.png", "摩托车"),
+        ("page.png", "文字页"),
+        ("rocket.jpg", "火箭"),
+    ];
+    let encoder = encoder();
+    let labels: Vec<String> = photos.iter().map(|(_, zh)| zh.to_string()).collect();
+    let mut right = [0, 0];
+    for (file, zh) in photos {
+        let image = encoder.encode_image(photo(file)).await.unwrap().embedding;
+        for (i, lexicon) in [None, Some(&lexicon)].into_iter().enumerate() {
+            let ranked = pyxa_engine::zeroshot::classify_with_labels(encoder.as_ref(), lexicon, &image, &labels).await.unwrap();
+            right[i] += usize::from(ranked[0].label == zh);
+        }
+    }
+    eprintln!("Chinese zero-shot over the test photos: {} of 8 without readings, {} with", right[0], right[1]);
+    assert!(right[1] >= right[0] && right[1] >= 6, "{right:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
