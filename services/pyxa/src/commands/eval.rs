@@ -6,7 +6,9 @@
 //!   (no generator) and its top candidates are compared with the label;
 //! - text -> image recall@1/@5 with "a photo of a {en}" / "一张{zh}的照片" over the photos;
 //! - calibration: expected calibration error (10 bins) of the top candidate's probability and
-//!   the accuracy of the answers at or above `--confidence-threshold`.
+//!   the accuracy of the answers at or above `--confidence-threshold`;
+//! - Chinese names -> built-in classes, text only: how often a Chinese label lands on its class,
+//!   with and without its dictionary reading, over 1000 names where the dev set has 20 photos.
 //!
 //! Everything runs in a scratch data dir that is removed at the end.
 
@@ -208,6 +210,8 @@ pub async fn eval(common: CommonArgs, args: EvalArgs) -> Result<()> {
         zero_shot.insert(lang, TopK::from_ranks(&ranks));
     }
 
+    let names_to_classes = chinese_names_to_classes(encoder.as_ref(), lexicon.as_deref()).await?;
+
     let stores = scratch_stores()?;
     let kb = crate::bootstrap::open_knowledge_base(
         encoder.clone() as Arc<dyn Encoder>,
@@ -306,6 +310,7 @@ pub async fn eval(common: CommonArgs, args: EvalArgs) -> Result<()> {
         "few_shot_second_view": few_shot,
         "text_to_image": {"en": retrieval["en"], "zh": retrieval["zh"]},
         "calibration": {"zero_shot_en": calibration_zero, "few_shot": calibration_few},
+        "chinese_names_to_classes": names_to_classes,
     });
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -332,7 +337,58 @@ pub async fn eval(common: CommonArgs, args: EvalArgs) -> Result<()> {
         println!("{name:<44} {:>8.3} {:>9} {:>13}", c.ece, pct(c.coverage), c.accuracy.map(pct).unwrap_or_else(|| "-".into()));
     }
     println!("confidence threshold {threshold}, ECE over {ECE_BINS} bins");
+    if let Some(n) = names_to_classes {
+        println!("{:<44} {:>8} {:>8} {:>5}", "Chinese names -> built-in classes (text only)", "@1", "@5", "n");
+        row("Chinese name alone", n.chinese);
+        row("Chinese name + its dictionary reading", n.with_reading);
+        row("English name (ceiling: the class's own words)", n.english);
+    }
     Ok(())
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+struct NamesToClasses {
+    chinese: TopK,
+    with_reading: TopK,
+    english: TopK,
+}
+
+/// Chinese labels against the built-in classes, text only. A class's English description
+/// ("a photo of a {en}: {definition}", the English half of what its photos are embedded as)
+/// stands for a photo of it; its Chinese name, embedded as `classify --labels` embeds a label,
+/// must find it among all classes. `None` when the bundle's classes lack Chinese names or
+/// definitions, or no lexicon is provisioned.
+async fn chinese_names_to_classes(
+    encoder: &dyn Encoder,
+    lexicon: Option<&pyxa_engine::lexicon::Lexicon>,
+) -> Result<Option<NamesToClasses>> {
+    let classes = encoder.builtin_classes();
+    let named: Option<Vec<(String, String, String)>> =
+        classes.iter().map(|c| Some((c.en.clone(), c.zh.clone()?, c.definition.clone()?))).collect();
+    let (Some(named), Some(lexicon)) = (named, lexicon) else { return Ok(None) };
+    if named.is_empty() {
+        return Ok(None);
+    }
+    eprintln!("pyxa eval: embedding {} class descriptions and names", named.len());
+    let photos = encoder.encode_texts(named.iter().map(|(en, _, def)| format!("a photo of a {en}: {def}")).collect()).await?;
+    let chinese: Vec<String> = named.iter().map(|(_, zh, _)| zh.clone()).collect();
+    let english: Vec<String> = named.iter().map(|(en, _, _)| en.clone()).collect();
+    let ranks = |labels: &[pyxa_core::Embedding]| -> Vec<Option<usize>> {
+        labels
+            .iter()
+            .enumerate()
+            .map(|(i, label)| {
+                let own = pyxa_core::dot(label, &photos[i]);
+                Some(photos.iter().filter(|p| pyxa_core::dot(label, p) > own).count())
+            })
+            .collect()
+    };
+    let embed = |lexicon| pyxa_engine::zeroshot::embed_labels(encoder, lexicon, &chinese);
+    Ok(Some(NamesToClasses {
+        chinese: TopK::from_ranks(&ranks(&embed(None).await?)),
+        with_reading: TopK::from_ranks(&ranks(&embed(Some(lexicon)).await?)),
+        english: TopK::from_ranks(&ranks(&pyxa_engine::zeroshot::embed_labels(encoder, None, &english).await?)),
+    }))
 }
 
 /// `s` padded with spaces to `width` terminal columns (CJK characters take two).
