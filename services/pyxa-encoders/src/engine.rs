@@ -1,6 +1,8 @@
-//! The ONNX encoder: one inference thread per modality, each owning its session, fed by a
-//! bounded queue. Requests that arrive together are run as one batch (micro-batching); a full
-//! queue is an `overloaded` error rather than unbounded latency.
+//! The ONNX encoder: inference threads, each owning its session, fed by a bounded queue per
+//! modality. Requests that arrive together are run as one batch (micro-batching); a full queue
+//! is an `overloaded` error rather than unbounded latency. Photos are queued view by view, so
+//! that several image threads share one photo's views (its centre crop and its letterbox run
+//! at once on two cores) as well as many photos.
 
 use pyxa_core::ErrorCode;
 use std::path::PathBuf;
@@ -27,9 +29,11 @@ pub struct EncoderConfig {
     pub device: Device,
     /// ONNX Runtime intra-op threads per session.
     pub threads: usize,
+    /// Image inference threads, each with its own session (CPU; a GPU gets one).
+    pub image_workers: usize,
     /// Largest batch one inference run takes.
     pub max_batch: usize,
-    /// Requests waiting per modality before `overloaded`.
+    /// Photos (or texts) waiting per modality before `overloaded`.
     pub queue_capacity: usize,
     pub decode_limits: DecodeLimits,
     /// Check every bundle file's sha256 at load (slower start, catches corruption).
@@ -43,6 +47,7 @@ impl EncoderConfig {
             ort_library,
             device: Device::Cpu,
             threads: 1,
+            image_workers: 1,
             max_batch: 8,
             queue_capacity: 64,
             decode_limits: DecodeLimits::default(),
@@ -59,14 +64,14 @@ pub struct ImageTimings {
     pub inference: Duration,
 }
 
-/// One photo's embedding, its class probabilities (when the bundle has a head) and the time
+/// One view's embedding, its class probabilities (when the bundle has a head) and the time
 /// its batch spent in inference.
-type ImageOutput = (Embedding, Option<Vec<f32>>, Duration);
+type ViewOutput = (Embedding, Option<Vec<f32>>, Duration);
 
-struct ImageJob {
-    /// One CHW tensor per view of the photo (see `Preprocess::views`).
-    views: Vec<Vec<f32>>,
-    reply: oneshot::Sender<Result<ImageOutput>>,
+/// One view of a photo (see `Preprocess::views`): a CHW tensor.
+struct ViewJob {
+    pixels: Vec<f32>,
+    reply: oneshot::Sender<Result<ViewOutput>>,
 }
 
 struct TextJob {
@@ -80,7 +85,7 @@ pub struct OnnxEncoder {
     space: String,
     classes: Vec<BuiltinClass>,
     providers: Vec<String>,
-    image_tx: mpsc::Sender<ImageJob>,
+    image_tx: mpsc::Sender<ViewJob>,
     text_tx: mpsc::Sender<TextJob>,
     limits: DecodeLimits,
     max_batch: usize,
@@ -97,8 +102,15 @@ impl OnnxEncoder {
         }
         let classes = bundle.builtin_classes()?;
         let m = &bundle.manifest;
-        let (image_session, image_providers) =
-            runtime::open_session(&bundle.path(&m.image.onnx)?, config.device, config.threads)?;
+        // One session per image thread: ONNX Runtime runs a session's calls one at a time.
+        let image_workers = if config.device == Device::Cpu { config.image_workers.max(1) } else { 1 };
+        let mut image_sessions = Vec::with_capacity(image_workers);
+        let mut image_providers = Vec::new();
+        for _ in 0..image_workers {
+            let (session, providers) = runtime::open_session(&bundle.path(&m.image.onnx)?, config.device, config.threads)?;
+            image_sessions.push(session);
+            image_providers = providers;
+        }
         let (text_session, _) = runtime::open_session(&bundle.path(&m.text.onnx)?, config.device, config.threads)?;
         let mut tokenizer = Tokenizer::from_file(bundle.path(&m.text.tokenizer)?)
             .map_err(|e| Error::new(ErrorCode::ModelBundleInvalid, format!("tokenizer: {e}")))?;
@@ -107,16 +119,26 @@ impl OnnxEncoder {
             .map_err(|e| Error::new(ErrorCode::ModelBundleInvalid, format!("tokenizer truncation: {e}")))?;
         tokenizer.with_padding(Some(tokenizers::PaddingParams::default()));
 
-        let (image_tx, image_rx) = mpsc::channel(config.queue_capacity);
+        let views = m.image.preprocess.views.len().max(1);
+        let (image_tx, image_rx) = mpsc::channel(config.queue_capacity.max(1) * views);
         let (text_tx, text_rx) = mpsc::channel(config.queue_capacity);
-        let image_worker = ImageWorker {
-            session: image_session,
-            input: m.image.input.clone(),
-            output: m.image.output.clone(),
-            probs_output: m.image.probs_output.clone(),
-            side: m.image.preprocess.crop as usize,
-            dim: m.dim,
-        };
+        let image_rx = Arc::new(std::sync::Mutex::new(image_rx));
+        let max_batch = config.max_batch.max(1);
+        for (i, session) in image_sessions.into_iter().enumerate() {
+            let worker = ImageWorker {
+                session,
+                input: m.image.input.clone(),
+                output: m.image.output.clone(),
+                probs_output: m.image.probs_output.clone(),
+                side: m.image.preprocess.crop as usize,
+                dim: m.dim,
+            };
+            let rx = image_rx.clone();
+            std::thread::Builder::new()
+                .name(format!("pyxa-image-encoder-{i}"))
+                .spawn(move || worker.run(&rx, max_batch, image_workers))
+                .map_err(|e| Error::internal(format!("spawn image encoder: {e}")))?;
+        }
         let text_worker = TextWorker {
             has_token_type_ids: text_session.inputs().iter().any(|i| i.name() == "token_type_ids"),
             session: text_session,
@@ -127,16 +149,11 @@ impl OnnxEncoder {
             prefix: m.text.prefix.clone(),
             dim: m.dim,
         };
-        let max_batch = config.max_batch.max(1);
-        std::thread::Builder::new()
-            .name("pyxa-image-encoder".into())
-            .spawn(move || image_worker.run(image_rx, max_batch))
-            .map_err(|e| Error::internal(format!("spawn image encoder: {e}")))?;
         std::thread::Builder::new()
             .name("pyxa-text-encoder".into())
             .spawn(move || text_worker.run(text_rx, max_batch))
             .map_err(|e| Error::internal(format!("spawn text encoder: {e}")))?;
-        tracing::info!(bundle = %m.name, providers = ?image_providers, "encoders ready");
+        tracing::info!(bundle = %m.name, providers = ?image_providers, image_workers, "encoders ready");
         let space = bundle.manifest.embedding_space();
         Ok(Arc::new(OnnxEncoder {
             bundle,
@@ -172,11 +189,38 @@ impl OnnxEncoder {
     }
 
     /// Queue the already preprocessed views of one photo (the benchmark uses it to time
-    /// inference alone).
+    /// inference alone). The photo's embedding is the normalised mean of its views' (the
+    /// whole photo and its centre both count for similarity); its class probabilities are the
+    /// first view's (the centre crop the classifier was trained on: the letterbox of a tall
+    /// rocket photo reads as a "drilling platform"). The inference time is the slowest view's.
     pub async fn infer_pixels(&self, views: Vec<Vec<f32>>) -> Result<(Embedding, Option<Vec<f32>>, Duration)> {
-        let (reply, rx) = oneshot::channel();
-        self.image_tx.try_send(ImageJob { views, reply }).map_err(queue_error)?;
-        rx.await.map_err(|_| Error::internal("image encoder thread stopped"))?
+        if views.is_empty() {
+            return Err(inference_error("a photo without views"));
+        }
+        // Room for all of its views or none: a photo is not half queued.
+        let permits = self.image_tx.try_reserve_many(views.len()).map_err(queue_error)?;
+        let mut replies = Vec::with_capacity(views.len());
+        for (permit, pixels) in permits.zip(views) {
+            let (reply, rx) = oneshot::channel();
+            permit.send(ViewJob { pixels, reply });
+            replies.push(rx);
+        }
+        let mut embedding = vec![0f32; self.bundle.manifest.dim];
+        let mut probs = None;
+        let mut inference = Duration::ZERO;
+        for (i, reply) in replies.into_iter().enumerate() {
+            let (view, view_probs, took) = reply.await.map_err(|_| Error::internal("image encoder thread stopped"))??;
+            if view.len() != embedding.len() {
+                return Err(inference_error(format!("a view embedding of {} values, expected {}", view.len(), embedding.len())));
+            }
+            embedding.iter_mut().zip(&view).for_each(|(a, b)| *a += b);
+            if i == 0 {
+                probs = view_probs;
+            }
+            inference = inference.max(took);
+        }
+        l2_normalize(&mut embedding);
+        Ok((embedding, probs, inference))
     }
 }
 
@@ -242,9 +286,17 @@ impl Encoder for OnnxEncoder {
 
 /// Blocks for the first job, then takes whatever else is already queued, up to `max_batch`.
 fn next_batch<T>(rx: &mut mpsc::Receiver<T>, max_batch: usize) -> Option<Vec<T>> {
+    next_share(rx, max_batch, 1)
+}
+
+/// Blocks for the first job, then takes this thread's share of what else is queued: with
+/// `threads` threads on one queue, one of every `threads` jobs (so that the two views of a
+/// lone photo go to two threads), up to `max_batch`.
+fn next_share<T>(rx: &mut mpsc::Receiver<T>, max_batch: usize, threads: usize) -> Option<Vec<T>> {
     let first = rx.blocking_recv()?;
+    let share = (rx.len() + 1).div_ceil(threads.max(1)).clamp(1, max_batch);
     let mut batch = vec![first];
-    while batch.len() < max_batch {
+    while batch.len() < share {
         match rx.try_recv() {
             Ok(job) => batch.push(job),
             Err(_) => break,
@@ -267,11 +319,18 @@ struct ImageWorker {
 }
 
 impl ImageWorker {
-    fn run(mut self, mut rx: mpsc::Receiver<ImageJob>, max_batch: usize) {
-        while let Some(batch) = next_batch(&mut rx, max_batch) {
+    /// Takes batches of views from the queue it shares with `threads - 1` other workers (one
+    /// waits on the queue at a time), until the encoder is dropped.
+    fn run(mut self, rx: &std::sync::Mutex<mpsc::Receiver<ViewJob>>, max_batch: usize, threads: usize) {
+        loop {
+            let batch = match rx.lock() {
+                Ok(mut rx) => next_share(&mut rx, max_batch, threads),
+                Err(_) => None, // another worker panicked holding the queue
+            };
+            let Some(batch) = batch else { return };
             let started = Instant::now();
-            let (views, replies): (Vec<Vec<Vec<f32>>>, Vec<_>) = batch.into_iter().map(|j| (j.views, j.reply)).unzip();
-            let result = self.infer_views(&views);
+            let (views, replies): (Vec<Vec<f32>>, Vec<_>) = batch.into_iter().map(|j| (j.pixels, j.reply)).unzip();
+            let result = self.infer(&views);
             let elapsed = started.elapsed();
             match result {
                 Ok(rows) => {
@@ -286,33 +345,6 @@ impl ImageWorker {
                 }
             }
         }
-    }
-
-    /// Runs every view of every photo in one batch. A photo's embedding is the normalised mean
-    /// of its views' (the whole photo and its centre both count for similarity); its class
-    /// probabilities are the first view's (the centre crop the classifier was trained on: the
-    /// letterbox of a tall rocket photo reads as a "drilling platform").
-    fn infer_views(&mut self, photos: &[Vec<Vec<f32>>]) -> Result<Vec<(Embedding, Option<Vec<f32>>)>> {
-        let flat: Vec<Vec<f32>> = photos.iter().flatten().cloned().collect();
-        let mut rows = self.infer(&flat)?.into_iter();
-        let mut out = Vec::with_capacity(photos.len());
-        for photo in photos {
-            let views: Vec<_> = rows.by_ref().take(photo.len()).collect();
-            if views.len() != photo.len() || views.is_empty() {
-                return Err(inference_error("a photo without views"));
-            }
-            let mut embedding = vec![0f32; self.dim];
-            let mut probs = None;
-            for (emb, p) in views {
-                embedding.iter_mut().zip(&emb).for_each(|(a, b)| *a += b);
-                if probs.is_none() {
-                    probs = Some(p);
-                }
-            }
-            l2_normalize(&mut embedding);
-            out.push((embedding, probs.flatten()));
-        }
-        Ok(out)
     }
 
     fn infer(&mut self, images: &[Vec<f32>]) -> Result<Vec<(Embedding, Option<Vec<f32>>)>> {

@@ -207,6 +207,27 @@ async fn a_full_queue_is_overloaded_not_a_hang() {
     assert!(results.iter().all(|r| r.is_ok() || matches!(r, Err(e) if e.code == "overloaded")));
 }
 
+/// Views spread over several image threads (a photo's two views at once, photos side by side)
+/// give what one thread gives, photo by photo.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_image_threads_embed_like_one() {
+    let one = encoder();
+    let mut cfg = config();
+    cfg.image_workers = 2;
+    let two = OnnxEncoder::load(&cfg).unwrap();
+    let names = ["chelsea.png", "rocket.jpg", "coffee.png"];
+    let together = futures::future::join_all(names.iter().cycle().take(9).map(|n| two.encode_image(photo(n)))).await;
+    for (name, got) in names.iter().cycle().zip(together) {
+        let got = got.unwrap();
+        let want = one.encode_image(photo(name)).await.unwrap();
+        let gap = want.embedding.iter().zip(&got.embedding).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(gap < 1e-5, "{name}: embeddings differ by {gap}");
+        let (want, got) = (want.class_probs.unwrap(), got.class_probs.unwrap());
+        let gap = want.iter().zip(&got).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(gap < 1e-5, "{name}: class probabilities differ by {gap}");
+    }
+}
+
 #[tokio::test]
 async fn a_gpu_that_was_asked_for_and_is_missing_is_an_error() {
     encoder();

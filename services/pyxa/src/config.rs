@@ -33,6 +33,10 @@ pub struct CommonArgs {
     /// ONNX Runtime threads per encoder session.
     #[arg(long, env = "PYXA_ENCODER_THREADS", default_value_t = 1, global = true)]
     pub encoder_threads: usize,
+    /// Image inference threads, each with its own session; a photo's views and concurrent
+    /// photos run on them at once (CPU only; a GPU gets one). Default: one per core, up to 4.
+    #[arg(long, env = "PYXA_IMAGE_WORKERS", default_value_t = default_image_workers(), global = true)]
+    pub image_workers: usize,
     /// Largest encoder batch.
     #[arg(long, env = "PYXA_MAX_BATCH", default_value_t = 8, global = true)]
     pub max_batch: usize,
@@ -46,6 +50,11 @@ pub struct CommonArgs {
     /// Log filter (tracing env-filter syntax).
     #[arg(long, env = "PYXA_LOG", default_value = "info,qdrant_edge=error", global = true)]
     pub log: String,
+}
+
+/// One image thread per core, up to 4 (each holds its own copy of the image model).
+fn default_image_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
 }
 
 impl CommonArgs {
@@ -70,6 +79,7 @@ impl CommonArgs {
         let mut config = pyxa_encoders::EncoderConfig::new(bundle, ort_library);
         config.device = self.device;
         config.threads = self.encoder_threads;
+        config.image_workers = self.image_workers;
         config.max_batch = self.max_batch;
         config.queue_capacity = self.queue_capacity;
         config

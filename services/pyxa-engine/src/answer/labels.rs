@@ -55,14 +55,18 @@ pub fn zh_for_label(label: &str, classes: &[BuiltinClass]) -> Option<String> {
     if label.chars().any(pyxa_core::text::is_han) {
         return Some(label.to_string());
     }
+    // Compared without allocating: this runs for every candidate of every ask, over every class.
     let lower = label.trim().to_lowercase();
-    let head = lower.strip_prefix("a ").or_else(|| lower.strip_prefix("an ")).unwrap_or(&lower).to_string();
-    if let Some(c) = classes.iter().find(|c| c.en.to_lowercase() == head) {
+    let head = lower.strip_prefix("a ").or_else(|| lower.strip_prefix("an ")).unwrap_or(&lower);
+    if let Some(c) = classes.iter().find(|c| c.en.eq_ignore_ascii_case(head)) {
         return c.zh.clone();
     }
-    let suffix = format!(" {head}");
-    let kinds: Vec<&str> =
-        classes.iter().filter(|c| c.en.to_lowercase().ends_with(&suffix)).filter_map(|c| c.zh.as_deref()).collect();
+    let kind_of_head = |en: &str| {
+        en.len() > head.len()
+            && en.as_bytes()[en.len() - head.len() - 1] == b' '
+            && en.get(en.len() - head.len()..).is_some_and(|end| end.eq_ignore_ascii_case(head))
+    };
+    let kinds: Vec<&str> = classes.iter().filter(|c| kind_of_head(&c.en)).filter_map(|c| c.zh.as_deref()).collect();
     if kinds.len() < 2 {
         return None;
     }
