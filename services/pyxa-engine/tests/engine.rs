@@ -62,6 +62,9 @@ async fn a_labelled_collection_decides_and_the_llm_words_are_kept_when_right() {
     let sum: f32 = r.candidates.iter().map(|c| c.probability).sum();
     assert!(sum <= 1.0001, "{sum}");
     assert!(r.citations.iter().all(|c| c.image.is_some()), "citations carry the photo id, not a URL");
+    // A photo unlike the one asked about is no evidence for it: not cited, not shown.
+    assert!(r.citations.iter().all(|c| c.label.as_deref() == Some("cat")), "{:?}", r.citations);
+    assert!(!r.citations.is_empty());
 }
 
 #[tokio::test]

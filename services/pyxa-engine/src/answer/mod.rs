@@ -177,10 +177,19 @@ impl AskService {
         timings.candidates = ms(t);
 
         let min_similarity = question.settings.min_similarity.unwrap_or(MIN_PASSAGE_SCORE);
-        // Text less similar than a passage must be is no evidence: neither cited nor shown (a
-        // photo asked about in a collection of documents is not "like" any of them).
-        let evidence_hits: Vec<&crate::kb::Hit> =
-            gathered.hits.iter().filter(|h| h.image.is_some() || h.score >= min_similarity || h.keyword_match).collect();
+        // "What is this?" about a photo searches by the photo alone (any other question by its
+        // words, whose similarity to a photo is on another scale).
+        let identify = gathered.image_encoding.is_some() && question.prompt.as_deref().is_none_or(request::asks_what_it_is);
+        // What is less similar than a passage must be is no evidence: neither cited nor shown (a
+        // photo asked about in a collection of documents is not "like" any of them). Photos
+        // found by a photo likewise: on the dev set another view of the same thing scores
+        // 0.42-1.0 against it, an unrelated photo 0.06 at the median (a horse is no evidence
+        // that a photo shows a cat).
+        let evidence_hits: Vec<&crate::kb::Hit> = gathered
+            .hits
+            .iter()
+            .filter(|h| (h.image.is_some() && !identify) || h.score >= min_similarity || h.keyword_match)
+            .collect();
         let citations: Vec<Citation> = evidence_hits
             .iter()
             .enumerate()
@@ -224,7 +233,6 @@ impl AskService {
         };
         // "What is this?" about a photo is answered by naming the most probable candidate;
         // any other question from the passages, the photo and the conversation.
-        let identify = gathered.image_encoding.is_some() && question.prompt.as_deref().is_none_or(request::asks_what_it_is);
         let (answer, answer_source) = if identify {
             self.name_the_photo(&question, &evidence, evidence_hits.is_empty(), events).await?
         } else {
