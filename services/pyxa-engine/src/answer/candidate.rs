@@ -16,6 +16,10 @@ pub struct Candidate {
     pub label: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_zh: Option<String>,
+    /// For a label in Chinese: its English reading from the Chinese-English dictionary, which
+    /// an English answer may name it by ("咖啡" -> "coffee").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_en: Option<String>,
     pub probability: f32,
     /// For a roll-up ("butterfly"): its most probable finer class ("admiral").
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -33,7 +37,7 @@ pub struct Detail {
 
 impl Candidate {
     pub fn new(label: impl Into<String>, label_zh: Option<String>, probability: f32) -> Self {
-        Self { label: label.into(), label_zh, probability, detail: None }
+        Self { label: label.into(), label_zh, label_en: None, probability, detail: None }
     }
 }
 

@@ -133,6 +133,7 @@ pub fn roll_up(candidates: Vec<Candidate>, classes: &[BuiltinClass], labels: &[S
     let label = candidates.iter().find(|c| names(&c.label, &rollup)).map_or_else(|| rollup.en.clone(), |c| c.label.clone());
     let head = Candidate {
         label_zh: rollup.zh.clone().or_else(|| candidates.iter().find(|c| c.label == label).and_then(|c| c.label_zh.clone())),
+        label_en: candidates.iter().find(|c| c.label == label).and_then(|c| c.label_en.clone()),
         label,
         probability: sum,
         detail: Some(Detail { label: finest.label.clone(), label_zh: finest.label_zh.clone(), probability: finest.probability }),

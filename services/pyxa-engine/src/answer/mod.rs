@@ -341,6 +341,9 @@ impl AskService {
             if c.label_zh.is_none() {
                 c.label_zh = zh_for_label(&c.label, classes);
             }
+            if c.label_en.is_none() {
+                c.label_en = self.kb.lexicon.as_ref().and_then(|l| l.english(&c.label));
+            }
         }
         sort_candidates(&mut candidates);
         if classified {
@@ -370,6 +373,7 @@ impl AskService {
         if e.confident && verify::is_sound(&text, e.candidates, q.language) {
             Ok((template::with_citation(text, e.citations, top), AnswerSource::Llm))
         } else {
+            tracing::debug!(%text, confident = e.confident, "the model's answer does not name the top candidate soundly: the template instead");
             Ok((fallback, AnswerSource::Template))
         }
     }

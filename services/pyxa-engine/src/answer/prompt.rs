@@ -5,6 +5,15 @@ use pyxa_core::{AnswerRecord, ChatMessage};
 
 use super::candidate::Candidate;
 use super::template::display_label;
+
+/// A candidate's name for the LLM: a Chinese label with its English reading when the question
+/// is in English ("咖啡 (coffee)"), so that the model can answer in English.
+fn prompt_label(c: &Candidate, language: Language) -> String {
+    match (language, &c.label_en) {
+        (Language::En, Some(english)) => format!("{} ({english})", c.label),
+        _ => display_label(c, language),
+    }
+}
 use super::types::{Citation, Mode};
 
 /// Earlier turns of the conversation that go into the prompt.
@@ -57,7 +66,7 @@ pub fn build_messages(
         let listed: Vec<String> = candidates
             .iter()
             .take(CANDIDATES_IN_CONTEXT)
-            .map(|c| format!("{} ({:.2})", display_label(c, language), c.probability))
+            .map(|c| format!("{} ({:.2})", prompt_label(c, language), c.probability))
             .collect();
         context.push_str(&format!("Image analysis of the uploaded photo: top labels = {}.", listed.join(", ")));
     }
@@ -155,7 +164,7 @@ pub fn build_question_messages(
     let mut context = Vec::new();
     if let Some(top) = photo {
         context.push(match language {
-            Language::En => format!("The photo shows: {}.", display_label(top, language)),
+            Language::En => format!("The photo shows: {}.", prompt_label(top, language)),
             Language::Zh => format!("照片上是：{}。", display_label(top, language)),
         });
     }

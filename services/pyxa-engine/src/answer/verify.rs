@@ -367,9 +367,12 @@ pub fn names_top(text: &str, top: Option<&Candidate>, language: Language) -> boo
             None => lower.contains(&top.label.to_lowercase()) && text.chars().any(is_han),
         },
         Language::En => {
-            let label = top.label.to_lowercase();
-            let head = label.rsplit(' ').next().unwrap_or(&label).to_string();
-            lower.contains(&label) || lower.contains(&head)
+            // A Chinese label may be named by its English reading ("咖啡": "This is coffee.").
+            [Some(top.label.as_str()), top.label_en.as_deref()].into_iter().flatten().any(|label| {
+                let label = label.to_lowercase();
+                let head = label.rsplit(' ').next().unwrap_or(&label).to_string();
+                lower.contains(&label) || lower.contains(&head)
+            })
         }
     }
 }
@@ -436,6 +439,12 @@ mod tests {
         assert!(!is_sound("The top labels are cat.", &cands, Language::En));
         assert!(!is_sound("This is an animal.", &cands, Language::En));
         assert!(!is_sound("这是狗。", &cands, Language::Zh));
+        // A label in Chinese, an answer in English.
+        let mut coffee = Candidate::new("咖啡", None, 0.9);
+        assert!(!is_sound("This is coffee.", std::slice::from_ref(&coffee), Language::En));
+        coffee.label_en = Some("coffee".into());
+        assert!(is_sound("This is coffee.", std::slice::from_ref(&coffee), Language::En));
+        assert!(!is_sound("This is tea.", &[coffee], Language::En));
     }
 
     #[test]
