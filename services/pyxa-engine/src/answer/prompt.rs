@@ -5,6 +5,7 @@ use pyxa_core::{AnswerRecord, ChatMessage};
 
 use super::candidate::Candidate;
 use super::template::display_label;
+use super::types::{Citation, Mode};
 
 /// A candidate's name for the LLM: a Chinese label with its English reading when the question
 /// is in English ("咖啡 (coffee)"), so that the model can answer in English.
@@ -14,7 +15,6 @@ fn prompt_label(c: &Candidate, language: Language) -> String {
         _ => display_label(c, language),
     }
 }
-use super::types::{Citation, Mode};
 
 /// Earlier turns of the conversation that go into the prompt.
 const HISTORY_TURNS: usize = 2;
@@ -26,8 +26,8 @@ fn system_prompt(mode: Mode, language: Language) -> &'static str {
     match (mode, language) {
         (Mode::Query, Language::En) => "You are a helpful assistant. Answer the question using only the context. Be brief: one sentence that says what the photo most likely shows.",
         (Mode::Chat, Language::En) => "You are a helpful assistant. Answer the question using the context and what you know. Be brief: one sentence that says what the photo most likely shows.",
-        (Mode::Query, Language::Zh) => "你是一个有帮助的助手。只根据上下文回答问题。请用中文一句完整的话简短回答，说出照片上最可能是什么，例如：这是一只猫。",
-        (Mode::Chat, Language::Zh) => "你是一个有帮助的助手。根据上下文和你的知识回答问题。请用中文一句完整的话简短回答，说出照片上最可能是什么，例如：这是一只猫。",
+        (Mode::Query, Language::Zh) => "你是一个有帮助的助手。只根据上下文回答问题。请用中文一句完整的话简短回答，说出照片上最可能是什么，例如：这是猫。",
+        (Mode::Chat, Language::Zh) => "你是一个有帮助的助手。根据上下文和你的知识回答问题。请用中文一句完整的话简短回答，说出照片上最可能是什么，例如：这是猫。",
     }
 }
 
