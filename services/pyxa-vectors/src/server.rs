@@ -38,6 +38,11 @@ use crate::IndexSettings;
 /// How long `/health` waits for each peer.
 const HEALTH_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How long a collection just created (by this process or another replica) may take before
+/// its shards answer reads.
+const COLLECTION_READY_TIMEOUT: Duration = Duration::from_secs(30);
+const COLLECTION_READY_POLL: Duration = Duration::from_millis(200);
+
 /// Qdrant collection names are `pyxa_<collection>`.
 pub const COLLECTION_PREFIX: &str = "pyxa_";
 
@@ -301,6 +306,29 @@ impl ServerStore {
         Ok(d)
     }
 
+    /// Waits until the collection answers a read. On a cluster a new collection's shard
+    /// replicas start inactive, and reads fail meanwhile ("0 of 0 read operations failed"): a
+    /// replica starting beside the one that created it must not take that for an error.
+    async fn wait_until_readable(&self, collection: &str) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + COLLECTION_READY_TIMEOUT;
+        loop {
+            let probe = self
+                .call(|c| {
+                    let req = CountPointsBuilder::new(qname(collection)).exact(false);
+                    async move { c.count(req).await }
+                })
+                .await;
+            match probe {
+                Ok(_) => return Ok(()),
+                Err(e) if tokio::time::Instant::now() < deadline => {
+                    tracing::debug!(collection, error = %e, "qdrant collection not readable yet");
+                    tokio::time::sleep(COLLECTION_READY_POLL).await;
+                }
+                Err(e) => return Err(server_error(Some(collection), e)),
+            }
+        }
+    }
+
     async fn create_collection(&self, collection: &str, dim: usize) -> Result<()> {
         let mut vectors = VectorsConfigBuilder::default();
         for v in VECTORS {
@@ -380,8 +408,10 @@ impl VectorStore for ServerStore {
     async fn ensure_collection(&self, collection: &str, dim: usize) -> Result<()> {
         common::validate_collection_name(collection)?;
         common::validate_dim(dim)?;
+        let seen_before = self.dims.read().unwrap_or_else(|e| e.into_inner()).contains_key(collection);
         match self.dim(collection).await {
-            Ok(d) if d == dim => return Ok(()),
+            // Another replica may have created it a moment ago: readable first.
+            Ok(d) if d == dim => return if seen_before { Ok(()) } else { self.wait_until_readable(collection).await },
             Ok(d) => return Err(common::dim_conflict(collection, d, dim)),
             Err(e) if e.kind == ErrorKind::NotFound => {}
             Err(e) => return Err(e),
@@ -392,6 +422,7 @@ impl VectorStore for ServerStore {
         if d != dim {
             return Err(common::dim_conflict(collection, d, dim));
         }
+        self.wait_until_readable(collection).await?;
         tracing::info!(collection, dim, "qdrant collection created");
         Ok(())
     }
