@@ -125,7 +125,11 @@ function renderCandidates(host, candidates) {
     const p = Math.max(0, Math.min(1, Number(c.probability) || 0));
     const bar = el('span.cand-bar');
     bar.style.width = `${(p * 100).toFixed(1)}%`;
-    const alt = c.label_zh ? el('span.cand-alt', { text: getLang() === 'zh' ? c.label : c.label_zh }) : null;
+    // Beside the name shown, its name in the other language: the Chinese name of an English
+    // label, the English reading of a Chinese one (never the same word twice).
+    const shown = getLang() === 'zh' && c.label_zh ? c.label_zh : c.label;
+    const other = [c.label, c.label_zh, c.label_en].find((n) => n && n !== shown);
+    const alt = other ? el('span.cand-alt', { text: other, testid: 'candidate-alt' }) : null;
     ol.append(el(`li.candidate${i === 0 ? '.is-top' : ''}`, { testid: 'candidate', dataset: { label: c.label || '' } },
       el('span.cand-row', {},
         labelNode('span', c.label, c.label_zh, 'cand-name'),

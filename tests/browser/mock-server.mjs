@@ -251,6 +251,9 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', frontendDi
     return entries.map(([label, s], i) => {
       const c = { label, probability: Number((exps[i] / sum).toFixed(4)) };
       if (ZH[label]) c.label_zh = ZH[label];
+      // As the real server: a Chinese label is its own Chinese name, with its English reading.
+      const en = Object.keys(ZH).find((k) => ZH[k] === label);
+      if (en) Object.assign(c, { label_zh: label, label_en: en });
       return c;
     }).sort((a, b) => b.probability - a.probability).slice(0, 5);
   }

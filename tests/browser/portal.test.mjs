@@ -175,6 +175,36 @@ describe('pyxa portal', { timeout: TEST_TIMEOUT * 5 }, () => {
     await page.context().close();
   });
 
+  it('(c2) a photo labelled in Chinese shows its English reading beside it, not the same word twice', { timeout: TEST_TIMEOUT }, async () => {
+    const zhCollection = `${collection}-zh`;
+    const created = await apiJson(server.url, 'POST', '/v1/collections', { name: zhCollection, description: '中文标签' });
+    assert.equal(created.status, 201, JSON.stringify(created.data));
+    try {
+      const form = new FormData();
+      form.append('label', '猫');
+      form.append('image', new Blob([await readFile(images.chelsea)], { type: 'image/png' }), 'chelsea.png');
+      const added = await fetch(`${server.url}/v1/collections/${zhCollection}/items`, { method: 'POST', body: form });
+      assert.equal(added.status, 201, await added.text());
+      const page = await openPage(browser, server.url);
+      await page.goto(`${server.url}/#/ask`);
+      await page.click('[data-testid="new-conversation"]');
+      await page.locator('[data-testid="ask-collection"]').selectOption(zhCollection);
+      await page.setInputFiles('[data-testid="photo-input"]', images.chelsea);
+      await page.locator('[data-testid="preview"]').waitFor();
+      const before = await page.locator('[data-testid="turn"]').count();
+      await page.click('[data-testid="ask-submit"]');
+      await page.locator('[data-testid="turn"]').nth(before).waitFor();
+      const turn = await waitForAnswer(page);
+      const top = turn.locator('[data-testid="candidate"]').first();
+      assert.equal(await top.getAttribute('data-label'), '猫');
+      assert.equal(await top.locator('[data-testid="candidate-alt"]').innerText(), 'cat');
+      assert.deepEqual(unexpectedProblems(page), []);
+      await page.context().close();
+    } finally {
+      await apiJson(server.url, 'DELETE', `/v1/collections/${zhCollection}`).catch(() => {});
+    }
+  });
+
   it('(d) a text file named .png shows the API\'s own error message', { timeout: TEST_TIMEOUT }, async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'pyxa-'));
     const bad = path.join(dir, 'not-a-photo.png');
