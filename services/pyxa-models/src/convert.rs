@@ -2,7 +2,6 @@
 //! default bundle build, and the tiny CLIP bundle used in tests. The scripts are embedded from
 //! `models/convert/`.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -58,12 +57,13 @@ pub fn converter_python(home: &Home) -> Result<PathBuf> {
 
 /// Unpacks the wheels the converter reads and runs it into `out`, then writes the manifest
 /// with every produced file's sha256.
-pub(crate) fn build_default_bundle(home: &Home, wheels: &BTreeMap<String, PathBuf>, out: &Path) -> Result<()> {
+pub(crate) fn build_default_bundle(home: &Home, wheels: &[(String, PathBuf)], out: &Path) -> Result<()> {
     let py = converter_python(home)?;
     let work = out.join(".inputs");
     fs::create_dir_all(&work).map_err(io_err(work.display()))?;
-    let e5_wheel = wheels
-        .get(E5_PACKAGE)
+    let (_, e5_wheel) = wheels
+        .iter()
+        .find(|(package, _)| package == E5_PACKAGE)
         .ok_or_else(|| Error::internal(format!("registry: the default bundle has no {E5_PACKAGE} wheel")))?;
     for (package, wheel) in wheels {
         if package != E5_PACKAGE {

