@@ -430,6 +430,9 @@ async fn questions_about_the_notes_are_answered_from_them_in_both_languages() {
         req.mode = Some(Mode::Query);
         let r = answers.ask(req, None).await.unwrap();
         assert_eq!(r.answer_source, AnswerSource::NoEvidence, "{refusal} -> {}", r.answer);
+        // Passages were found and are shown: the answer does not claim that nothing was.
+        assert!(!r.citations.is_empty(), "{refusal}: the passages searched are shown");
+        assert!(r.answer.starts_with("What I found in the knowledge base does not answer this"), "{refusal} -> {}", r.answer);
     }
     // Chat mode may answer from what the model knows.
     let r = answers.ask(ask("What is the capital of France?", None), None).await.unwrap();

@@ -19,6 +19,7 @@ pub mod verify;
 use std::sync::Arc;
 use std::time::Instant;
 
+use pyxa_core::text::Language;
 use pyxa_core::{AnswerRecord, ChatMessage, Error, ErrorCode, ErrorKind, GenerationRequest, Generator, Result, TokenSink};
 use tokio::sync::mpsc;
 
@@ -40,6 +41,12 @@ const MIN_PASSAGE_SCORE: f32 = 0.25;
 /// 0.24 against its photo at the median, and 0.15 or more against 70% of them but against only
 /// 11% of the others (0.04 at the median).
 const MIN_PHOTO_SCORE_BY_WORDS: f32 = 0.15;
+/// What a Chinese text needs above the floor of any other, unless it shares a keyword with the
+/// question: to multilingual-e5 Chinese texts are alike by their script alone. A garden notice
+/// scored 0.28-0.31 against "它生活在哪里？" about a lion (and 0.33 against the translation of
+/// "Where does it live?"), English texts unrelated to a question 0.01-0.10; a Chinese passage that
+/// answers scores about 0.6.
+const CHINESE_TEXT_MARGIN: f32 = 0.15;
 /// Passages given to the LLM (a question in one language and its answer in the other share the
 /// list: four leaves room for both).
 const MAX_PASSAGES: usize = 4;
@@ -59,11 +66,22 @@ struct EvidenceForAnswer<'a> {
     history: &'a [AnswerRecord],
 }
 
+/// Whether a hit is evidence: a keyword in common with the question, or `min_similarity`, and
+/// for a Chinese text (not a photo) [`CHINESE_TEXT_MARGIN`] more.
+fn is_relevant(hit: &crate::kb::Hit, min_similarity: f32) -> bool {
+    if hit.keyword_match {
+        return true;
+    }
+    let chinese_text =
+        hit.image.is_none() && hit.text.as_deref().is_some_and(|t| pyxa_core::text::detect_language(t) == Language::Zh);
+    hit.score >= if chinese_text { min_similarity + CHINESE_TEXT_MARGIN } else { min_similarity }
+}
+
 /// The retrieved items that carry text relevant enough to answer from, numbered as cited.
 fn passages<'a>(hits: &[&'a crate::kb::Hit], min_similarity: f32) -> Vec<Passage<'a>> {
     hits.iter()
         .enumerate()
-        .filter(|(_, h)| h.score >= min_similarity || h.keyword_match)
+        .filter(|(_, h)| is_relevant(h, min_similarity))
         .filter_map(|(i, h)| h.text.as_deref().or(h.ocr_text.as_deref()).map(|text| Passage { n: i + 1, text, score: h.score }))
         .take(MAX_PASSAGES)
         .collect()
@@ -193,10 +211,9 @@ impl AskService {
         let evidence_hits: Vec<&crate::kb::Hit> = gathered
             .hits
             .iter()
-            .filter(|h| {
-                let floor =
-                    if h.image.is_some() && !identify { MIN_PHOTO_SCORE_BY_WORDS.min(min_similarity) } else { min_similarity };
-                h.score >= floor || h.keyword_match
+            .filter(|h| match h.image.is_some() && !identify {
+                true => h.score >= MIN_PHOTO_SCORE_BY_WORDS.min(min_similarity) || h.keyword_match,
+                false => is_relevant(h, min_similarity),
             })
             .collect();
         let citations: Vec<Citation> = evidence_hits
@@ -412,7 +429,12 @@ impl AskService {
         // The model read the evidence and found no answer in it: say so plainly rather than
         // quote a passage that does not answer the question.
         if verify::is_refusal(&text) {
-            return Ok((template::no_evidence_answer(q.language), AnswerSource::NoEvidence));
+            let words = if e.passages.is_empty() {
+                template::no_evidence_answer(q.language)
+            } else {
+                template::unanswered_answer(q.language)
+            };
+            return Ok((words, AnswerSource::NoEvidence));
         }
         if !verify::is_fluent(&text, q.language) {
             tracing::debug!(%text, "the model's answer is not fluent: quoting instead");

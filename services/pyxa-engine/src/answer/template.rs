@@ -119,6 +119,15 @@ pub fn no_evidence_answer(language: Language) -> String {
     }
 }
 
+/// The model read the passages found and none answers the question: said without claiming
+/// that nothing was found (the passages are still shown as what was searched).
+pub fn unanswered_answer(language: Language) -> String {
+    match language {
+        Language::En => "What I found in the knowledge base does not answer this, so I cannot answer.".into(),
+        Language::Zh => "知识库里找到的内容没有回答这个问题，无法回答。".into(),
+    }
+}
+
 /// Adds the citation marks of the top candidate's evidence when the LLM left them out.
 pub fn with_citation(text: String, citations: &[Citation], top: Option<&Candidate>) -> String {
     if text.contains('[') || citations.is_empty() {

@@ -134,7 +134,45 @@ pub fn grounded(answer: &str, passages: &[&str], question: &[&str]) -> bool {
         .all(|w| source_words.contains(&stem(w)));
     let han: Vec<char> = answer.chars().filter(|c| is_han(*c)).collect();
     let han_ok = !han_sources || han.is_empty() || han.iter().filter(|c| source.contains(**c)).count() * 2 >= han.len();
-    words_ok && han_ok
+    words_ok && han_ok && currencies_supported(answer, &source)
+}
+
+/// The currencies a text names: by sign, code or word, and 元/块 only after a number (单元 is
+/// "unit") when `strict`. "¥" stands for the sign that the yuan and the yen share.
+fn currencies(text: &str, strict: bool) -> Vec<&'static str> {
+    let lower = text.to_lowercase();
+    let after_number = |unit: char| {
+        let mut previous: Option<char> = None;
+        lower.chars().any(|c| {
+            let hit = c == unit && previous.is_some_and(|p| p.is_ascii_digit() || "零一二三四五六七八九十百千万两".contains(p));
+            previous = Some(c);
+            hit
+        })
+    };
+    let any = |words: &[&str]| words.iter().any(|w| lower.contains(w));
+    let yuan_word = if strict { after_number('元') || after_number('块') } else { any(&["元", "块"]) };
+    [
+        ("$", any(&["$", "dollar", "usd", "美元"])),
+        ("cny", yuan_word || any(&["yuan", "rmb", "cny", "人民币"])),
+        ("jpy", any(&["yen", "jpy", "日元"])),
+        ("¥", any(&["¥", "￥"])),
+        ("eur", any(&["€", "euro", "欧元"])),
+        ("gbp", any(&["£", "pound", "gbp", "英镑"])),
+    ]
+    .into_iter()
+    .filter(|(_, named)| *named)
+    .map(|(currency, _)| currency)
+    .collect()
+}
+
+/// Whether every currency an answer names is one its sources name: the model wrote "$120" for a
+/// plot that rents for "120元".
+fn currencies_supported(answer: &str, source: &str) -> bool {
+    let named = currencies(source, false);
+    let yen_or_yuan = |c: &&str| ["¥", "cny", "jpy"].contains(c);
+    currencies(answer, true)
+        .iter()
+        .all(|c| named.contains(c) || (*c == "¥" && named.iter().any(yen_or_yuan)) || (yen_or_yuan(c) && named.contains(&"¥")))
 }
 
 /// The passages the answer draws on: those sharing a word of four or more letters, a number, or
@@ -296,6 +334,7 @@ pub fn unsupported_names(answer: &str, sources: &[&str]) -> bool {
         .split(|c: char| !c.is_alphanumeric() || is_han(c))
         .filter(|w| w.chars().count() >= 4 || (!w.is_empty() && w.chars().all(|c| c.is_ascii_digit())))
         .any(|w| !source_words.contains(&w))
+        || !currencies_supported(answer, &source)
 }
 
 /// The `[n]` marks of a text.
@@ -468,6 +507,20 @@ mod tests {
         let asked = ["How far ahead can I book a meeting room?"];
         assert!(grounded("You can book a meeting room up to 14 days in advance.", &booking, &asked));
         assert!(!grounded("You can book a meeting room up to 30 days in advance.", &booking, &asked));
+        // The currency is the passage's too.
+        let rent = ["每块菜地每年租金为120元，租期从三月一日开始。"];
+        let cost = ["How much does a plot cost per year?"];
+        assert!(grounded("A plot costs 120 yuan per year.", &rent, &cost));
+        assert!(grounded("A plot costs ¥120 per year.", &rent, &cost));
+        assert!(!grounded("The plot costs $120 per year.", &rent, &cost));
+        assert!(!grounded("A plot costs 120 euros per year.", &rent, &cost));
+        assert!(unsupported_names("The plot costs $120 per year.", &[rent[0], cost[0]]));
+        assert!(!unsupported_names("The plot cost per year is 120元.", &[rent[0], cost[0]]));
+        let fee = ["The membership fee is $30 a year."];
+        assert!(grounded("会费每年30美元。", &fee, &["会费多少钱？"]));
+        assert!(!grounded("会费每年30元。", &fee, &["会费多少钱？"]));
+        // 元 after no number names no currency (单元 is "unit").
+        assert!(grounded("第三单元在二楼。", &["第三单元在二楼，电梯在东侧。"], &["第三单元在哪里？"]));
     }
 
     #[test]
