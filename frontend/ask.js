@@ -206,7 +206,7 @@ function renderEvidence(host, citations) {
   host.append(ul);
 }
 
-const STAGES = ['decode', 'encode', 'retrieve', 'candidates', 'generate'];
+const STAGES = ['decode', 'translate', 'encode', 'retrieve', 'candidates', 'generate'];
 
 function renderTimings(host, timings, models, source) {
   clear(host);

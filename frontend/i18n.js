@@ -111,6 +111,7 @@ export const STRINGS = {
     'timing.retrieve': 'Retrieve',
     'timing.candidates': 'Rank',
     'timing.generate': 'Generate',
+    'timing.translate': 'Translate',
 
     'fb.question': 'Is this right?',
     'fb.yes': 'Yes, correct',
@@ -410,6 +411,7 @@ export const STRINGS = {
     'timing.retrieve': '检索',
     'timing.candidates': '排序',
     'timing.generate': '生成',
+    'timing.translate': '翻译',
 
     'fb.question': '回答正确吗？',
     'fb.yes': '对，正确',

@@ -345,7 +345,7 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', frontendDi
       candidates,
       citations,
       mode: fields.mode || 'chat',
-      timings_ms: { decode: 3.2, encode: 41.7, retrieve: 2.4, candidates: 0.6, generate: 180.5, total: 229.5 },
+      timings_ms: { decode: 3.2, translate: 12.0, encode: 41.7, retrieve: 2.4, candidates: 0.6, generate: 180.5, total: 241.5 },
       answer_source: answerSource,
       models: { image_encoder: 'mock-clip-vit-b32', generator: 'mock-llm-0.5b' },
     };

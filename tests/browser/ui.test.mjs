@@ -78,6 +78,10 @@ describe('portal UI (mock server)', { timeout: 300_000 }, () => {
     assert.equal(await turn.locator('[data-testid="candidate"]').first().getAttribute('data-label'), 'cat');
     assert.equal(await turn.locator('[data-testid="evidence-item"]').count(), 3);
     assert.match(await turn.locator('[data-testid="timing-total"]').innerText(), /ms/);
+    // Every stage the server times has a label of its own (not its raw key).
+    const legend = await turn.locator('[data-testid="timings"]').innerText();
+    assert.match(legend, /Translate/);
+    assert.doesNotMatch(legend, /\btranslate\b/);
     assert.ok(await page.locator('[data-testid="ask-submit"]').isVisible());
     // Bars are sized from JS (allowed by the CSP), not from inline HTML.
     const width = await turn.locator('.candidate.is-top .cand-bar').evaluate((n) => n.style.width);
