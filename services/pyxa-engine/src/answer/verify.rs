@@ -149,15 +149,19 @@ fn currencies(text: &str, strict: bool) -> Vec<&'static str> {
             hit
         })
     };
-    let any = |words: &[&str]| words.iter().any(|w| lower.contains(w));
+    // Signs and Chinese words anywhere; English words whole ("Europe" names no euro).
+    let latin: std::collections::HashSet<&str> = lower.split(|c: char| !c.is_ascii_alphabetic()).collect();
+    let any = |words: &[&str]| {
+        words.iter().any(|w| if w.chars().all(|c| c.is_ascii_alphabetic()) { latin.contains(w) } else { lower.contains(w) })
+    };
     let yuan_word = if strict { after_number('元') || after_number('块') } else { any(&["元", "块"]) };
     [
-        ("$", any(&["$", "dollar", "usd", "美元"])),
+        ("$", any(&["$", "dollar", "dollars", "usd", "美元"])),
         ("cny", yuan_word || any(&["yuan", "rmb", "cny", "人民币"])),
         ("jpy", any(&["yen", "jpy", "日元"])),
         ("¥", any(&["¥", "￥"])),
-        ("eur", any(&["€", "euro", "欧元"])),
-        ("gbp", any(&["£", "pound", "gbp", "英镑"])),
+        ("eur", any(&["€", "euro", "euros", "eur", "欧元"])),
+        ("gbp", any(&["£", "pound", "pounds", "gbp", "英镑", "磅"])),
     ]
     .into_iter()
     .filter(|(_, named)| *named)
@@ -519,6 +523,8 @@ mod tests {
         let fee = ["The membership fee is $30 a year."];
         assert!(grounded("会费每年30美元。", &fee, &["会费多少钱？"]));
         assert!(!grounded("会费每年30元。", &fee, &["会费多少钱？"]));
+        // Words count whole: "Europe" names no euro.
+        assert!(grounded("The office is in Europe, in 柏林.", &["办公室在欧洲的柏林。"], &["Where is the office?"]));
         // 元 after no number names no currency (单元 is "unit").
         assert!(grounded("第三单元在二楼。", &["第三单元在二楼，电梯在东侧。"], &["第三单元在哪里？"]));
     }
