@@ -92,6 +92,26 @@ pub fn terms(text: &str) -> Vec<String> {
     out
 }
 
+/// Characters so common in Chinese that sharing one says nothing about a text (particles,
+/// pronouns, question words, common verbs and measure words).
+const COMMON_HAN: &str = "的是了在有和与及或我你他她它们这那个一不人什么吗呢吧啊哪谁几多少怎样为也都就还要会能可以到把被让给对从向之其而且但中上下里等着过很来去说";
+
+/// Whether `text` holds a term of `query` that tells something: a word, a number, a pair of
+/// Chinese characters, or a Chinese character that is not one of the most common. The store's
+/// BM25 also ranks a passage that shares only "的" with a question, and in a collection of one
+/// document nothing discounts it.
+pub fn shares_a_telling_term(query: &str, text: &str) -> bool {
+    let telling = |t: &String| {
+        let mut chars = t.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) if is_cjk(c) => !COMMON_HAN.contains(c),
+            _ => true,
+        }
+    };
+    let asked: std::collections::HashSet<String> = terms(query).into_iter().filter(telling).collect();
+    !asked.is_empty() && terms(text).iter().any(|t| asked.contains(t))
+}
+
 /// A stored text's keyword vector: BM25 term-frequency saturation per term.
 pub fn document_vector(text: &str) -> SparseVector {
     let terms = terms(text);
@@ -121,6 +141,16 @@ mod tests {
         assert_eq!(terms("The office cat is Mochi, room 305."), ["office", "cat", "mochi", "room", "305"]);
         assert_eq!(terms("猫叫摩卡"), ["猫", "猫叫", "叫", "叫摩", "摩", "摩卡", "卡"]);
         assert_eq!(terms("E07: 水箱"), ["e07", "水", "水箱", "箱"]);
+    }
+
+    #[test]
+    fn only_telling_terms_make_a_keyword_match() {
+        let notice = "花园每天早上七点开放。浇水请使用东门旁边的水龙头。";
+        assert!(!shares_a_telling_term("它是什么颜色的？", notice), "的 alone tells nothing");
+        assert!(shares_a_telling_term("花园几点关门？", notice), "花园");
+        assert!(shares_a_telling_term("猫吃什么？", "猫"), "a label of one uncommon character");
+        assert!(shares_a_telling_term("Where is room 305?", "Room 305 is upstairs."));
+        assert!(!shares_a_telling_term("What is it?", "It is what it is."), "stop words only");
     }
 
     #[test]

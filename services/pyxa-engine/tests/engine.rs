@@ -483,4 +483,14 @@ async fn a_follow_up_question_about_the_photo_is_answered_not_re_identified() {
         "{}",
         r.answer
     );
+    // A colour is not guessed: the model only knows the photo's name.
+    let guessing = service(&kb, Some(ScriptedGenerator::replying("The cat is orange.")));
+    for (question, start) in
+        [("What colour is it?", "I cannot tell colours from a photo"), ("它是什么颜色的？", "我看不出照片的颜色")]
+    {
+        let mut follow = ask(question, None);
+        follow.conversation_id = Some(first.conversation_id.clone());
+        let r = guessing.ask(follow, None).await.unwrap();
+        assert!(r.answer.starts_with(start) && r.answer_source == AnswerSource::Template, "{question} -> {}", r.answer);
+    }
 }

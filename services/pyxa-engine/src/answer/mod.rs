@@ -60,6 +60,8 @@ struct EvidenceForAnswer<'a> {
     citations: &'a [Citation],
     confident: bool,
     photo: Option<&'a Candidate>,
+    /// Whether the question is about a photo (asked with one, or the conversation's last).
+    has_photo: bool,
     /// The hits with text (their own or read from their photo), best first.
     passages: Vec<Passage<'a>>,
     photo_text: Option<&'a str>,
@@ -253,6 +255,7 @@ impl AskService {
             confident,
             // What the photo shows, when there is a photo and its top candidate is probable.
             photo: candidates.first().filter(|_| gathered.image_encoding.is_some() && confident),
+            has_photo: gathered.image_encoding.is_some(),
             passages: passages(&evidence_hits, min_similarity),
             photo_text: gathered.photo_text.as_deref(),
             history: &history,
@@ -417,6 +420,10 @@ impl AskService {
         let no_evidence = e.passages.is_empty() && photo.is_none() && e.photo_text.is_none();
         if q.mode == Mode::Query && no_evidence {
             return Ok(fallback);
+        }
+        // A colour nothing but the photo could tell: said so, not guessed.
+        if request::asks_colour(&q.prompt_text) && e.has_photo && e.passages.is_empty() && e.photo_text.is_none() {
+            return Ok((template::colour_unknown_answer(q.language, photo.or(e.candidates.first())), AnswerSource::Template));
         }
         let mut messages =
             prompt::build_question_messages(q.mode, q.language, &q.prompt_text, photo, &e.passages, e.photo_text, e.history);

@@ -71,6 +71,16 @@ pub fn asks_what_it_is(prompt: &str) -> bool {
     english || chinese
 }
 
+/// Whether a question asks what colour something is: the photo is known by what it shows, not
+/// by how it looks, so nothing in pyxa can answer it from the photo alone.
+pub fn asks_colour(prompt: &str) -> bool {
+    let lower = prompt.to_lowercase();
+    lower
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|w| matches!(w, "colour" | "color" | "colours" | "colors" | "coloured" | "colored"))
+        || ["颜色", "什么色", "啥色"].iter().any(|k| prompt.contains(k))
+}
+
 /// Checks the question and settles what the request leaves to the collection (mode, top_k).
 pub fn check(req: AskRequest, settings: &CollectionSettings) -> Result<Question> {
     let prompt = req.prompt.as_deref().map(str::trim).filter(|p| !p.is_empty()).map(str::to_string);

@@ -104,6 +104,22 @@ pub fn photo_only_answer(language: Language, top: &Candidate) -> String {
     }
 }
 
+/// For "what colour is it?" about a photo that nothing else describes: the model only knows
+/// the photo's name and guessed ("The bus is yellow." for a blue bus).
+pub fn colour_unknown_answer(language: Language, top: Option<&Candidate>) -> String {
+    match (language, top) {
+        (Language::En, Some(top)) => format!(
+            "I cannot tell colours from a photo: I know it by what it shows ({}), not by how it looks.",
+            with_article(&display_label(top, language))
+        ),
+        (Language::En, None) => "I cannot tell colours from a photo: I know it by what it shows, not by how it looks.".into(),
+        (Language::Zh, Some(top)) => {
+            format!("我看不出照片的颜色：我只知道照片上是什么（{}），不知道它的样子。", display_label(top, language))
+        }
+        (Language::Zh, None) => "我看不出照片的颜色：我只知道照片上是什么，不知道它的样子。".into(),
+    }
+}
+
 fn with_article(name: &str) -> String {
     if !name.chars().next().is_some_and(char::is_lowercase) {
         name.to_string()

@@ -145,7 +145,8 @@ impl KnowledgeBase {
                 ocr_text: i.ocr_text.clone(),
                 image: i.blob_hash.clone(),
                 document: i.document.clone(),
-                keyword_match: true,
+                // Ranked by BM25 over any shared term; a match only by a telling one.
+                keyword_match: pyxa_core::keywords::shares_a_telling_term(text, &super::keyword_text(i)),
             })
             .collect())
     }
