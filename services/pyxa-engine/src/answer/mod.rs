@@ -421,9 +421,10 @@ impl AskService {
         if q.mode == Mode::Query && no_evidence {
             return Ok(fallback);
         }
-        // A colour nothing but the photo could tell: said so, not guessed.
+        // A colour nothing but the photo could tell: said so, not guessed (naming what the
+        // photo shows only when that is probable).
         if request::asks_colour(&q.prompt_text) && e.has_photo && e.passages.is_empty() && e.photo_text.is_none() {
-            return Ok((template::colour_unknown_answer(q.language, photo.or(e.candidates.first())), AnswerSource::Template));
+            return Ok((template::colour_unknown_answer(q.language, photo), AnswerSource::Template));
         }
         let mut messages =
             prompt::build_question_messages(q.mode, q.language, &q.prompt_text, photo, &e.passages, e.photo_text, e.history);
