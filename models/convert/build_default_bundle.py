@@ -14,6 +14,8 @@ Inputs (all from PyPI wheels, see README.md next to this file):
 
 Outputs written to --out:
   image.onnx             pixel_values f32[N,3,224,224] -> image_embeds f32[N,384], probs f32[N,1000]
+  image_int8.onnx        the same graph with int8 convolutions (quantize_image.py, next to this
+                         script, with the committed activation ranges image_int8_ranges.json)
   text.onnx              input_ids/attention_mask/token_type_ids i64[N,T] -> text_embeds f32[N,384]
   tokenizer.json         copied verbatim
   classes.json           1000 x {index, synset, en, zh, definition}
@@ -762,6 +764,17 @@ PHOTO_EXPECT = {
 PROB_TOL = 0.03  # tight enough to reject symmetric (PyTorch-style) padding: it gives tabby 0.25
 
 
+INT8_MIN_COSINE = 0.98  # measured: 0.992 and above on smooth_pictures(4)
+
+
+def smooth_pictures(n: int) -> np.ndarray:
+    """`n` deterministic pictures of smooth colour waves, in the model's input range."""
+    yy, xx = np.mgrid[0:IMAGE_SIZE, 0:IMAGE_SIZE] / IMAGE_SIZE
+    return np.stack([
+        np.stack([np.sin((c + 1 + k) * 3.1 * xx + (2 - c) * 2.3 * yy + k) for c in range(3)]) * 0.8
+        for k in range(n)]).astype(np.float32)
+
+
 def self_check(out: Path, classes, tower, mu, check_dir: Path | None, threads: int) -> dict:
     res: dict = {"passed": True, "failures": []}
 
@@ -812,6 +825,20 @@ def self_check(out: Path, classes, tower, mu, check_dir: Path | None, threads: i
     res["image_batch_vs_single_max_abs_diff"] = float(max(np.abs(e1 - emb[1:]).max(), np.abs(p1 - probs[1:]).max()))
     if not res["image_batch_vs_single_max_abs_diff"] < 1e-4:
         fail("image.onnx output depends on the batch")
+
+    # image_int8.onnx close to image.onnx. Noise is no photo (int8 ranges do not cover it), so
+    # smooth synthetic pictures; quantize_image.py gives the parity measured on real photos.
+    smooth = smooth_pictures(4)
+    (want,) = img.run(["image_embeds"], {"pixel_values": smooth})
+    q8 = session(out / "image_int8.onnx", threads)
+    got, q8_probs = q8.run(["image_embeds", "probs"], {"pixel_values": smooth})
+    cosines = (want * got).sum(1)
+    res["image_int8_vs_fp32_cosine_min"] = round(float(cosines.min()), 6)
+    log(f"image_int8.onnx vs image.onnx on smooth pictures: cosine {[round(float(c), 4) for c in cosines]}")
+    if not (np.isfinite(got).all() and np.allclose(q8_probs.sum(1), 1.0, atol=1e-4)):
+        fail("image_int8.onnx produced non-finite values or probs that do not sum to 1")
+    if not cosines.min() >= INT8_MIN_COSINE:
+        fail(f"image_int8.onnx drifts from image.onnx: cosine {cosines.min():.4f} < {INT8_MIN_COSINE}")
 
     # photos
     photos = {}
@@ -894,6 +921,8 @@ def main() -> int:
     ap.add_argument("--require-photo-check", action="store_true",
                     help="fail instead of skipping the photo check when Pillow or the photos are missing")
     ap.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads (default 1)")
+    ap.add_argument("--int8-ranges", type=Path, default=Path(__file__).with_name("image_int8_ranges.json"),
+                    help="activation ranges for image_int8.onnx (default: image_int8_ranges.json next to this script)")
     args = ap.parse_args()
 
     if args.text_tower == "minilm":
@@ -908,7 +937,7 @@ def main() -> int:
         if args.minilm_onnx or args.tokenizer:
             ap.error("--minilm-onnx/--tokenizer are not used with --text-tower e5")
         text_inputs = {"e5_wheel": args.e5_wheel} if args.e5_wheel else {"e5_model_bin": args.e5_model_bin}
-    for p in (args.effnet_pth, *text_inputs.values(), args.zh_names):
+    for p in (args.effnet_pth, *text_inputs.values(), args.zh_names, args.int8_ranges):
         if not p.is_file():
             ap.error(f"not a file: {p}")
     if not args.timm_info.is_dir():
@@ -922,6 +951,7 @@ def main() -> int:
     inputs = {
         "effnet_pth": args.effnet_pth, **text_inputs,
         "zh_names": args.zh_names, **{f"timm_info/{f}": args.timm_info / f for f in info_files},
+        "int8_ranges": args.int8_ranges,
     }
     input_hashes = {k: {"file": p.name, "sha256": sha256_file(p), "bytes": p.stat().st_size}
                     for k, p in inputs.items()}
@@ -957,6 +987,10 @@ def main() -> int:
     onnx.save(image_model, str(args.out / "image.onnx"))
     timing["image_model_s"] = round(time.monotonic() - t, 2)
     log(f"wrote image.onnx ({(args.out / 'image.onnx').stat().st_size} bytes, {len(image_model.graph.node)} nodes)")
+    import quantize_image  # next to this script
+    quantize_image.quantize(args.out / "image.onnx", args.int8_ranges, args.out / "image_int8.onnx")
+    log(f"wrote image_int8.onnx ({(args.out / 'image_int8.onnx').stat().st_size} bytes; "
+        f"first {quantize_image.FP32_LEADING_CONVS} convolutions kept fp32)")
 
     # text model
     t = time.monotonic()
@@ -982,7 +1016,7 @@ def main() -> int:
     timing["total_s"] = round(time.monotonic() - T0, 2)
 
     outputs = {n: sha256_file(args.out / n)
-               for n in ("image.onnx", tower.onnx_file, tower.tokenizer_file, "classes.json")}
+               for n in ("image.onnx", "image_int8.onnx", tower.onnx_file, tower.tokenizer_file, "classes.json")}
     report = {
         "bundle": "pyxa-default",
         "versions": {
@@ -996,6 +1030,8 @@ def main() -> int:
                         "input": "pixel_values f32[N,3,224,224] = (RGB - 127) / 128 after short-side-256 "
                                  "bicubic resize and centre crop 224",
                         "outputs": ["image_embeds f32[N,384]", "probs f32[N,1000]"]},
+        "image_int8_model": {"quantisation": "static QDQ: int8 per-channel weights, uint8 activations (MinMax ranges)",
+                             "fp32_leading_convolutions": quantize_image.FP32_LEADING_CONVS},
         "text_tower": tower.name,
         "text_model": tower.report(),
         "conse": {"description_template": DESC_TEMPLATE if tower.name == "minilm" else list(E5_DESC_TEMPLATES),

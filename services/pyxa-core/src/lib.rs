@@ -109,6 +109,8 @@ pub struct EncoderInfo {
     pub dim: usize,
     /// Execution providers that actually run the sessions, e.g. `["CPUExecutionProvider"]`.
     pub providers: Vec<String>,
+    /// The image graph that runs: `fp32`, or `int8` (the default bundle's on a CPU).
+    pub image_precision: String,
     pub logit_scale: f32,
 }
 

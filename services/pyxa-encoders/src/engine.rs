@@ -36,6 +36,7 @@ pub struct EncoderConfig {
     /// Photos (or texts) waiting per modality before `overloaded`.
     pub queue_capacity: usize,
     pub decode_limits: DecodeLimits,
+    pub image_precision: ImagePrecision,
     /// Check every bundle file's sha256 at load (slower start, catches corruption).
     pub verify_checksums: bool,
 }
@@ -51,8 +52,54 @@ impl EncoderConfig {
             max_batch: 8,
             queue_capacity: 64,
             decode_limits: DecodeLimits::default(),
+            image_precision: ImagePrecision::Auto,
             verify_checksums: false,
         }
+    }
+}
+
+/// Which of a bundle's image graphs runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ImagePrecision {
+    /// The int8 graph when the bundle has one and the photos run on the CPU, else fp32.
+    #[default]
+    Auto,
+    /// The reference graph (`image.onnx`).
+    Fp32,
+    /// The int8 graph (`image.int8_onnx`); a bundle without one is an error.
+    Int8,
+}
+
+impl std::str::FromStr for ImagePrecision {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(ImagePrecision::Auto),
+            "fp32" => Ok(ImagePrecision::Fp32),
+            "int8" => Ok(ImagePrecision::Int8),
+            other => Err(format!("unknown image precision {other:?} (auto, fp32, int8)")),
+        }
+    }
+}
+
+/// Whether the image tower runs its int8 graph: asked for, or `auto` on a CPU. A GPU keeps
+/// fp32 under `auto` (its providers gain little from int8 convolutions without a calibrated
+/// engine). `--device auto` counts as the CPU when no GPU build of ONNX Runtime is installed.
+fn runs_int8(m: &pyxa_models::manifest::BundleManifest, config: &EncoderConfig) -> Result<bool> {
+    let has_int8 = m.image.int8_onnx.is_some();
+    match config.image_precision {
+        ImagePrecision::Fp32 => Ok(false),
+        ImagePrecision::Int8 if !has_int8 => Err(Error::new(
+            ErrorCode::ModelBundleInvalid,
+            format!("image precision int8: bundle {} has no int8 image graph (image.int8_onnx)", m.name),
+        )),
+        ImagePrecision::Int8 => Ok(true),
+        ImagePrecision::Auto => Ok(has_int8
+            && match config.device {
+                Device::Cpu => true,
+                Device::Auto => !runtime::gpu_providers_present(&config.ort_library),
+                Device::Cuda | Device::Tensorrt => false,
+            }),
     }
 }
 
@@ -85,6 +132,9 @@ pub struct OnnxEncoder {
     space: String,
     classes: Vec<BuiltinClass>,
     providers: Vec<String>,
+    image_precision: &'static str,
+    /// The image graph that runs, relative to the bundle.
+    image_onnx: String,
     image_tx: mpsc::Sender<ViewJob>,
     text_tx: mpsc::Sender<TextJob>,
     limits: DecodeLimits,
@@ -104,10 +154,15 @@ impl OnnxEncoder {
         let m = &bundle.manifest;
         // One session per image thread: ONNX Runtime runs a session's calls one at a time.
         let image_workers = if config.device == Device::Cpu { config.image_workers.max(1) } else { 1 };
+        let int8 = runs_int8(m, config)?;
+        let image_onnx = match (&m.image.int8_onnx, int8) {
+            (Some(file), true) => file.clone(),
+            _ => m.image.onnx.clone(),
+        };
         let mut image_sessions = Vec::with_capacity(image_workers);
         let mut image_providers = Vec::new();
         for _ in 0..image_workers {
-            let (session, providers) = runtime::open_session(&bundle.path(&m.image.onnx)?, config.device, config.threads)?;
+            let (session, providers) = runtime::open_session(&bundle.path(&image_onnx)?, config.device, config.threads)?;
             image_sessions.push(session);
             image_providers = providers;
         }
@@ -153,13 +208,16 @@ impl OnnxEncoder {
             .name("pyxa-text-encoder".into())
             .spawn(move || text_worker.run(text_rx, max_batch))
             .map_err(|e| Error::internal(format!("spawn text encoder: {e}")))?;
-        tracing::info!(bundle = %m.name, providers = ?image_providers, image_workers, "encoders ready");
-        let space = bundle.manifest.embedding_space();
+        let image_precision = if int8 { "int8" } else { "fp32" };
+        tracing::info!(bundle = %m.name, providers = ?image_providers, image_workers, image_precision, "encoders ready");
+        let space = if int8 { bundle.manifest.int8_embedding_space() } else { bundle.manifest.embedding_space() };
         Ok(Arc::new(OnnxEncoder {
             bundle,
             space,
             classes,
             providers: image_providers,
+            image_precision,
+            image_onnx,
             image_tx,
             text_tx,
             limits: config.decode_limits,
@@ -169,6 +227,11 @@ impl OnnxEncoder {
 
     pub fn bundle(&self) -> &Bundle {
         &self.bundle
+    }
+
+    /// The image graph that runs (`image.onnx` or `image.int8_onnx`), relative to the bundle.
+    pub fn image_onnx(&self) -> &str {
+        &self.image_onnx
     }
 
     /// Decode + preprocess on a blocking thread, then queue for inference; returns timings.
@@ -239,6 +302,7 @@ impl Encoder for OnnxEncoder {
             space: self.space.clone(),
             dim: self.bundle.manifest.dim,
             providers: self.providers.clone(),
+            image_precision: self.image_precision.into(),
             logit_scale: self.bundle.manifest.logit_scale,
         }
     }
@@ -491,5 +555,37 @@ impl TextWorker {
             l2_normalize(r);
         }
         Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(int8: Option<&str>) -> pyxa_models::manifest::BundleManifest {
+        let mut m: pyxa_models::manifest::BundleManifest =
+            serde_json::from_str(include_str!("../../../models/pyxa-default/manifest.json")).unwrap();
+        m.image.int8_onnx = int8.map(String::from);
+        m
+    }
+
+    fn config(device: Device, image_precision: ImagePrecision) -> EncoderConfig {
+        EncoderConfig { device, image_precision, ..EncoderConfig::new("/b".into(), "/no/such/libonnxruntime.so".into()) }
+    }
+
+    #[test]
+    fn auto_runs_int8_on_a_cpu_only_and_int8_needs_the_graph() {
+        let (with, without) = (manifest(Some("image_int8.onnx")), manifest(None));
+        assert!(runs_int8(&with, &config(Device::Cpu, ImagePrecision::Auto)).unwrap());
+        // No GPU build of ONNX Runtime beside the library: `--device auto` runs on the CPU.
+        assert!(runs_int8(&with, &config(Device::Auto, ImagePrecision::Auto)).unwrap());
+        assert!(!runs_int8(&with, &config(Device::Cuda, ImagePrecision::Auto)).unwrap());
+        assert!(!runs_int8(&with, &config(Device::Cpu, ImagePrecision::Fp32)).unwrap());
+        assert!(runs_int8(&with, &config(Device::Tensorrt, ImagePrecision::Int8)).unwrap());
+        assert!(!runs_int8(&without, &config(Device::Cpu, ImagePrecision::Auto)).unwrap());
+        let err = runs_int8(&without, &config(Device::Cpu, ImagePrecision::Int8)).unwrap_err();
+        assert_eq!(err.code, "model_bundle_invalid", "{err}");
+        assert_eq!("INT8".parse::<ImagePrecision>(), Ok(ImagePrecision::Int8));
+        assert!("int4".parse::<ImagePrecision>().is_err());
     }
 }

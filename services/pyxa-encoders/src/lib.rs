@@ -14,7 +14,7 @@ pub mod preprocess;
 pub mod runtime;
 
 pub use bundle::Bundle;
-pub use engine::{EncoderConfig, ImageTimings, OnnxEncoder};
+pub use engine::{EncoderConfig, ImagePrecision, ImageTimings, OnnxEncoder};
 pub use ocr::{OcrSettings, OcrTimings, TextLine, TextReader};
 pub use preprocess::DecodeLimits;
 pub use runtime::Device;

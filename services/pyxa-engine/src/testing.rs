@@ -185,6 +185,7 @@ impl Encoder for FakeEncoder {
             space: self.space.clone(),
             dim: FAKE_DIM,
             providers: vec!["FakeExecutionProvider".into()],
+            image_precision: "fp32".into(),
             logit_scale: 30.0,
         }
     }

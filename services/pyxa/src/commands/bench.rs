@@ -209,11 +209,16 @@ async fn encoders(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
     })
     .await?;
 
-    let baseline = if args.no_baseline { None } else { python_baseline(common, encoder.bundle().dir.as_path(), &photos, s)? };
+    let baseline = if args.no_baseline {
+        None
+    } else {
+        python_baseline(common, encoder.bundle().dir.as_path(), encoder.image_onnx(), &photos, s)?
+    };
     let info = encoder.info();
     println!(
-        "pyxa bench encoders: bundle {}, providers {:?}, {} ORT thread(s), {} photos from {}",
+        "pyxa bench encoders: bundle {} (image {}), providers {:?}, {} ORT thread(s), {} photos from {}",
         info.bundle,
+        info.image_precision,
         info.providers,
         common.encoder_threads,
         photos.len(),
@@ -248,7 +253,13 @@ async fn encoders(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
 }
 
 /// Runs the Python onnxruntime + PIL pipeline in a throwaway venv under pyxa's home.
-fn python_baseline(common: &CommonArgs, bundle: &Path, photos: &[PathBuf], seconds: f64) -> Result<Option<Value>> {
+fn python_baseline(
+    common: &CommonArgs,
+    bundle: &Path,
+    image_onnx: &str,
+    photos: &[PathBuf],
+    seconds: f64,
+) -> Result<Option<Value>> {
     let venv = common.home().root.join("bench-venv");
     let py = venv.join("bin/python");
     if !py.is_file() {
@@ -280,7 +291,7 @@ fn python_baseline(common: &CommonArgs, bundle: &Path, photos: &[PathBuf], secon
         .arg(&script)
         .arg(bundle)
         .args(photos)
-        .args(["--seconds", &seconds.to_string(), "--threads", &common.encoder_threads.to_string()])
+        .args(["--seconds", &seconds.to_string(), "--threads", &common.encoder_threads.to_string(), "--image-onnx", image_onnx])
         .output()?;
     if !out.status.success() {
         eprintln!("pyxa: the Python baseline failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -292,7 +303,14 @@ fn python_baseline(common: &CommonArgs, bundle: &Path, photos: &[PathBuf], secon
 async fn ask(common: &CommonArgs, args: &BenchArgs) -> Result<()> {
     let (data, photos, kb) = labelled_photos(common, args, "pyxa-bench-ask").await?;
     let generator = crate::bootstrap::open_generator(common, &args.generator).await?;
-    println!("pyxa bench ask: {} photos in the collection, {} s per measurement", photos.len(), args.seconds);
+    let encoder = kb.encoder.info();
+    println!(
+        "pyxa bench ask: {} photos in the collection, {} s per measurement, bundle {} (image {})",
+        photos.len(),
+        args.seconds,
+        encoder.bundle,
+        encoder.image_precision
+    );
     // First, while the model's cache is empty and nothing else runs (as for llama-bench).
     if let (Some(generator), Some(gguf)) = (&generator, crate::bootstrap::local_gguf(common, &args.generator)?) {
         decode_speed(generator.as_ref(), &gguf, args.generator.llm_threads, &common.home().root).await?;

@@ -318,8 +318,9 @@ pub async fn eval(common: CommonArgs, args: EvalArgs) -> Result<()> {
     }
     let pct = |x: f64| format!("{:.1}%", x * 100.0);
     println!(
-        "pyxa eval: bundle {}, {} photos of {} things ({} few-shot pairs derived as left/right {:.0}% crops)",
+        "pyxa eval: bundle {} (image {}), {} photos of {} things ({} few-shot pairs derived as left/right {:.0}% crops)",
         info.bundle,
+        info.image_precision,
         photos.len(),
         things.len(),
         derived,
