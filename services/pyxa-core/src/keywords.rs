@@ -96,6 +96,12 @@ pub fn terms(text: &str) -> Vec<String> {
 /// pronouns, question words, common verbs and measure words).
 const COMMON_HAN: &str = "的是了在有和与及或我你他她它们这那个一不人什么吗呢吧啊哪谁几多少怎样为也都就还要会能可以到把被让给对从向之其而且但中上下里等着过很来去说";
 
+/// Whether a Chinese character is one of the most common (`COMMON_HAN`): a pair of such
+/// characters ("可以", "一个") says nothing about where a text came from.
+pub fn is_common_han(c: char) -> bool {
+    COMMON_HAN.contains(c)
+}
+
 /// Whether `text` holds a term of `query` that tells something: a word, a number, a pair of
 /// Chinese characters, or a Chinese character that is not one of the most common. The store's
 /// BM25 also ranks a passage that shares only "的" with a question, and in a collection of one

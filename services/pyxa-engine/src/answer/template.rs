@@ -46,7 +46,10 @@ pub fn template_answer(language: Language, top: Option<&Candidate>, confident: b
         };
         let (p, q) = (percent(top.probability), percent(detail.probability));
         return match (language, confident) {
-            (Language::En, true) => format!("{} ({p}), most likely {} {fine} ({q}).{marks}", english_is(&name), article(&fine)),
+            // A roll-up is a WordNet common noun ("big cat"), never a name: it takes an article.
+            (Language::En, true) => {
+                format!("It is {} {name} ({p}), most likely {} {fine} ({q}).{marks}", article(&name), article(&fine))
+            }
             (Language::En, false) => {
                 format!("I'm not sure. Perhaps: {name} ({p}), most likely {} {fine} ({q}).{marks}", article(&fine))
             }
@@ -178,6 +181,10 @@ mod tests {
             "It is a butterfly (81%), most likely an admiral (29%)."
         );
         assert_eq!(template_answer(Language::Zh, Some(&top), true, &[]), "这是蝴蝶（81%），最可能是红纹蛱蝶（29%）。");
+        // A roll-up of two words is a common noun too ("Most likely: big cat (92%), most likely ..." before).
+        let mut top = Candidate::new("big cat", Some("大型猫科动物".into()), 0.92);
+        top.detail = Some(Detail { label: "cheetah".into(), label_zh: Some("猎豹".into()), probability: 0.89 });
+        assert_eq!(template_answer(Language::En, Some(&top), true, &[]), "It is a big cat (92%), most likely a cheetah (89%).");
         // A labelled photo made the roll-up certain: its finer class says nothing more.
         let mut top = Candidate::new("cat", Some("猫".into()), 1.0);
         top.detail = Some(Detail { label: "tiger cat".into(), label_zh: None, probability: 0.004 });

@@ -134,7 +134,28 @@ pub fn grounded(answer: &str, passages: &[&str], question: &[&str]) -> bool {
         .all(|w| source_words.contains(&stem(w)));
     let han: Vec<char> = answer.chars().filter(|c| is_han(*c)).collect();
     let han_ok = !han_sources || han.is_empty() || han.iter().filter(|c| source.contains(**c)).count() * 2 >= han.len();
-    words_ok && han_ok && currencies_supported(answer, &source)
+    let clauses_ok = !han_sources || han_clauses_supported(answer, &source);
+    words_ok && han_ok && clauses_ok && currencies_supported(answer, &source)
+}
+
+/// Whether every clause of a Chinese answer rests on its sources: a clause with a telling pair
+/// of characters (two in a row, not both among the most common) shares one with them. Half of
+/// an answer's characters being the sources' lets an added clause through: "借书期限是三周，
+/// 可以续借一次" from passages that speak of no renewal.
+fn han_clauses_supported(answer: &str, source: &str) -> bool {
+    answer.split(|c: char| "，。；！？、：,;!?:\n".contains(c)).all(|clause| {
+        let chars: Vec<char> = clause.chars().collect();
+        let mut telling = chars
+            .windows(2)
+            .filter(|p| {
+                is_han(p[0])
+                    && is_han(p[1])
+                    && !(pyxa_core::keywords::is_common_han(p[0]) && pyxa_core::keywords::is_common_han(p[1]))
+            })
+            .map(|p| p.iter().collect::<String>())
+            .peekable();
+        telling.peek().is_none() || telling.any(|pair| source.contains(&pair))
+    })
 }
 
 /// The currencies a text names: by sign, code or word, and 元/块 only after a number (单元 is
@@ -506,6 +527,13 @@ mod tests {
         let zh = ["借书期限三周，可以续借一次。"];
         assert!(grounded("借书期限是三周。", &zh, &["借书可以借多久？"]));
         assert!(!grounded("你是一个有帮助的助手；可以续倒", &zh, &["借书可以借多久？"]));
+        // Every clause rests on the passages: the renewal is a clause of the model's own.
+        let loans = ["借书期限为三周，逾期每天罚款五角。图书馆每周一闭馆。"];
+        assert!(grounded("借书期限是三周，逾期每天罚款五角。", &loans, &["借书可以借多久？"]));
+        assert!(!grounded("借书期限是三周，可以续借一次。", &loans, &["借书可以借多久？"]));
+        // A clause of common characters only ("是的") or one the question has is no claim.
+        assert!(grounded("是的，图书馆每周一闭馆。", &loans, &["图书馆周一开门吗？"]));
+        assert!(grounded("周一开门吗？不，每周一闭馆。", &loans, &["图书馆周一开门吗？"]));
         // Across languages the numbers still have to be the passage's.
         let booking = ["会议室最多可提前14天预订。"];
         let asked = ["How far ahead can I book a meeting room?"];
