@@ -176,9 +176,14 @@ fn currencies(text: &str, strict: bool) -> Vec<&'static str> {
         words.iter().any(|w| if w.chars().all(|c| c.is_ascii_alphabetic()) { latin.contains(w) } else { lower.contains(w) })
     };
     let yuan_word = if strict { after_number('元') || after_number('块') } else { any(&["元", "块"]) };
+    // 角 and 毛 (a tenth of a yuan) only after a number: 角落 is a corner, 毛巾 a towel.
+    let jiao = after_number('角') || after_number('毛');
+    // 分 is also a minute and a point: only a source's 分 counts as naming cents.
+    let cents = any(&["cent", "cents", "¢"]) || (!strict && after_number('分'));
     [
         ("$", any(&["$", "dollar", "dollars", "usd", "美元"])),
-        ("cny", yuan_word || any(&["yuan", "rmb", "cny", "人民币"])),
+        ("cny", yuan_word || jiao || any(&["yuan", "rmb", "cny", "人民币"])),
+        ("cent", cents),
         ("jpy", any(&["yen", "jpy", "日元"])),
         ("¥", any(&["¥", "￥"])),
         ("eur", any(&["€", "euro", "euros", "eur", "欧元"])),
@@ -232,7 +237,65 @@ pub fn support(answer: &str, passage: &str) -> usize {
     pairs.sort();
     pairs.dedup();
     let shared_pairs = pairs.iter().filter(|p| passage.contains(p.as_str())).count();
-    words * 3 + shared_pairs
+    words * 3 + shared_pairs + numbers_across_scripts(&answer_lower, &passage_lower)
+}
+
+/// How many numbers two lower-case texts share only across scripts or spellings: "five" or
+/// "5" against 五, "third" against 三. An English answer to a Chinese passage shares no words
+/// with it, often only its numbers ("You can borrow up to five books" from 最多可借五本书).
+/// One each, like a pair of characters: small numbers are common ("三楼" is not "the third
+/// printer"). The same digits in both count as a word already.
+fn numbers_across_scripts(a: &str, b: &str) -> usize {
+    let digits = |t: &str| -> std::collections::HashSet<String> {
+        t.split(|c: char| !c.is_ascii_digit())
+            .filter(|w| !w.is_empty())
+            .map(|w| w.parse::<u64>().map_or_else(|_| w.to_string(), |n| n.to_string()))
+            .collect()
+    };
+    let values = |t: &str| -> std::collections::HashSet<String> {
+        let mut all = digits(t);
+        all.extend(chinese_numerals(t));
+        all.extend(t.split(|c: char| !c.is_ascii_alphabetic()).filter_map(english_number));
+        all
+    };
+    let (da, db) = (digits(a), digits(b));
+    values(a).intersection(&values(b)).filter(|v| !(da.contains(*v) && db.contains(*v))).count()
+}
+
+/// The value of an English number word or ordinal up to twenty, or a ten ("five", "third").
+fn english_number(word: &str) -> Option<String> {
+    const ONES: [&str; 21] = [
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
+    ];
+    const ORDINALS: [&str; 11] =
+        ["", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"];
+    const TENS: [&str; 10] = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
+    let value = ONES
+        .iter()
+        .position(|w| *w == word)
+        .or_else(|| ORDINALS.iter().skip(1).position(|w| *w == word).map(|i| i + 1))
+        .or_else(|| TENS.iter().skip(2).position(|w| *w == word).map(|i| (i + 2) * 10))?;
+    Some(value.to_string())
 }
 
 /// Whether a Chinese answer to a question about who someone is (or what something is called)
@@ -551,6 +614,11 @@ mod tests {
         let fee = ["The membership fee is $30 a year."];
         assert!(grounded("会费每年30美元。", &fee, &["会费多少钱？"]));
         assert!(!grounded("会费每年30元。", &fee, &["会费多少钱？"]));
+        // 五角 is half a yuan, not five cents (what the model answered).
+        let fine = ["逾期每天每本罚款五角。"];
+        let late = ["What is the fine for a late book?"];
+        assert!(!grounded("The fine for a late book is five cents per day per book.", &fine, &late));
+        assert!(grounded("逾期每天每本罚款五角。", &fine, &["逾期罚款多少？"]));
         // Words count whole: "Europe" names no euro.
         assert!(grounded("The office is in Europe, in 柏林.", &["办公室在欧洲的柏林。"], &["Where is the office?"]));
         // 元 after no number names no currency (单元 is "unit").
@@ -588,6 +656,11 @@ mod tests {
         let note = "三楼饮水机的滤芯每两周更换一次。";
         let handbook = "The printer on the third floor is called HERON.";
         assert!(support(answer, handbook) > support(answer, note));
+        // Across scripts an answer shares a passage's numbers only (what the model answered).
+        let rules = "持读者证每次最多可借五本书，借书期限为三周。";
+        assert!(support("You can borrow up to five books at once.", rules) > 0);
+        assert_eq!(support("You can borrow books at the desk.", rules), 0);
+        assert_eq!(numbers_across_scripts("the third floor, 5 rooms", "三楼有5个房间"), 1, "5 and 5 count as a word");
         assert_eq!(cited_numbers("a [2][3] b [1, 4] [x]"), vec![2, 3, 1, 4]);
         assert_eq!(without_marks("Mochi [1][3]. 叫摩卡 [2]。 [see]"), "Mochi. 叫摩卡。 [see]");
         assert!(!unsupported_names("每周三 at 10:00", &["Fire alarm test: Wednesday 10:00"]));
