@@ -243,8 +243,9 @@ pub fn support(answer: &str, passage: &str) -> usize {
 /// How many numbers two lower-case texts share only across scripts or spellings: "five" or
 /// "5" against 五, "third" against 三. An English answer to a Chinese passage shares no words
 /// with it, often only its numbers ("You can borrow up to five books" from 最多可借五本书).
-/// One each, like a pair of characters: small numbers are common ("三楼" is not "the third
-/// printer"). The same digits in both count as a word already.
+/// One each, like a pair of characters: small numbers are common (a filter on 三楼 is not the
+/// printer on the third floor). Zero and one count not at all: "one" is a pronoun, 一 is in
+/// 一起 and 一下. The same digits in both count as a word already.
 fn numbers_across_scripts(a: &str, b: &str) -> usize {
     let digits = |t: &str| -> std::collections::HashSet<String> {
         t.split(|c: char| !c.is_ascii_digit())
@@ -259,7 +260,14 @@ fn numbers_across_scripts(a: &str, b: &str) -> usize {
         all
     };
     let (da, db) = (digits(a), digits(b));
-    values(a).intersection(&values(b)).filter(|v| !(da.contains(*v) && db.contains(*v))).count()
+    values(a)
+        .intersection(&values(b))
+        .filter(|v| {
+            let common = ["0", "1"].contains(&v.as_str());
+            let same_digits = da.contains(*v) && db.contains(*v);
+            !common && !same_digits
+        })
+        .count()
 }
 
 /// The value of an English number word or ordinal up to twenty, or a ten ("five", "third").
@@ -660,6 +668,7 @@ mod tests {
         let rules = "持读者证每次最多可借五本书，借书期限为三周。";
         assert!(support("You can borrow up to five books at once.", rules) > 0);
         assert_eq!(support("You can borrow books at the desk.", rules), 0);
+        assert_eq!(support("One way is to ask at the desk.", "每一本书都可以一起借。"), 0, "one is no number");
         assert_eq!(numbers_across_scripts("the third floor, 5 rooms", "三楼有5个房间"), 1, "5 and 5 count as a word");
         assert_eq!(cited_numbers("a [2][3] b [1, 4] [x]"), vec![2, 3, 1, 4]);
         assert_eq!(without_marks("Mochi [1][3]. 叫摩卡 [2]。 [see]"), "Mochi. 叫摩卡。 [see]");
